@@ -1,0 +1,77 @@
+import { Kysely, PostgresDialect } from 'kysely';
+import type pg from 'pg';
+import { type Config, loadConfig, maskUrl } from '../config.js';
+import type { Database } from '../types/database.js';
+import { startEmbedded } from './embedded.js';
+import { createPool } from './pool.js';
+import type { TargetKind } from './target.js';
+
+/** An open warehouse: the typed Kysely handle plus the raw pool that bulk loads need. */
+export interface Warehouse {
+  db: Kysely<Database>;
+  target: TargetKind;
+  /** The pg pool behind `db`, created (and the embedded server started) on first use. */
+  pool(): Promise<pg.Pool>;
+  /** Where the warehouse lives, safe to print (passwords masked). */
+  describe(): string;
+  /** Closes connections and stops the embedded server if this process started it. */
+  destroy(): Promise<void>;
+}
+
+export interface OpenOptions {
+  config?: Config;
+  /** Receives progress lines such as "Initialising the embedded database". */
+  log?: (line: string) => void;
+}
+
+const MIN_SERVER_VERSION = 150000; // MERGE arrived in PostgreSQL 15
+
+/** Opens the configured warehouse: `DATABASE_URL` if set, else the embedded server under SPARKIFY_HOME. */
+export function openWarehouse(options: OpenOptions = {}): Warehouse {
+  const config = options.config ?? loadConfig();
+  const log = options.log ?? (() => {});
+  let pooled: Promise<pg.Pool> | undefined;
+
+  const makePool = async (): Promise<pg.Pool> => {
+    const pool = config.databaseUrl
+      ? createPool({ connectionString: config.databaseUrl, options: '-c TimeZone=UTC' })
+      : await embeddedPool(config.home, log);
+    try {
+      await checkServerVersion(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return pool;
+  };
+  const pool = () => (pooled ??= makePool());
+
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    target: 'postgres',
+    pool,
+    describe: () => (config.databaseUrl ? maskUrl(config.databaseUrl) : `embedded PostgreSQL in ${config.home}`),
+    async destroy() {
+      // Kysely only ends the pool if it ever used it; a pool made for COPY alone is ours to end.
+      await db.destroy();
+      if (pooled) await (await pooled).end().catch(() => {});
+    },
+  };
+}
+
+async function embeddedPool(home: string, log: (line: string) => void): Promise<pg.Pool> {
+  const server = await startEmbedded(home, log);
+  return createPool(
+    { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database },
+    () => server.stop(),
+  );
+}
+
+async function checkServerVersion(pool: pg.Pool): Promise<void> {
+  const { rows } = await pool.query<{ v: string }>(`select current_setting('server_version_num') as v`);
+  const version = Number(rows[0]?.v);
+  if (!(version >= MIN_SERVER_VERSION)) {
+    throw new Error(`PostgreSQL ${Math.floor(version / 10000)} is too old: the warehouse needs PostgreSQL 15 or later (for MERGE).`);
+  }
+}
