@@ -62,6 +62,8 @@ export interface SourceSpec {
   name: 'songs' | 'events';
   table: 'staging_songs' | 'staging_events';
   fields: readonly FieldSpec[];
+  /** A rule across fields; returns the reason a record is rejected, if it is. */
+  recordRule?: (record: Record<string, unknown>) => string | undefined;
 }
 
 export const EVENT_SOURCE: SourceSpec = {
@@ -95,6 +97,11 @@ export const EVENT_SOURCE: SourceSpec = {
       patternHint: 'a string of digits, or "" when logged out',
     },
   ],
+  // A play is identified by its session and position in it: without them it cannot be loaded once only.
+  recordRule: (r) =>
+    r.page === 'NextSong' && (r.sessionId == null || r.itemInSession == null)
+      ? 'a NextSong event needs "sessionId" and "itemInSession"'
+      : undefined,
 };
 
 export const SONG_SOURCE: SourceSpec = {

@@ -1,0 +1,107 @@
+import { type Kysely, sql } from 'kysely';
+import type { Database, StarTable } from '../types/database.js';
+import { timestampFromEpochMillis } from './transform/expressions.js';
+
+/** A data-quality check: passes when it finds no offending rows. */
+export interface Check {
+  name: string;
+  /** Counts the rows that break the rule. */
+  offending(db: Kysely<Database>): Promise<number>;
+}
+
+export interface CheckResult {
+  name: string;
+  offending: number;
+  passed: boolean;
+}
+
+/** A check failed; the warehouse transaction it ran in is rolled back. */
+export class CheckFailedError extends Error {
+  override name = 'CheckFailedError';
+  constructor(readonly results: CheckResult[]) {
+    const failed = results.filter((r) => !r.passed).map((r) => `  ${r.name}: ${r.offending} offending row(s)`);
+    super(`Data-quality checks failed:\n${failed.join('\n')}`);
+  }
+}
+
+const count = (n: { n: number | string } | undefined) => Number(n?.n ?? 0);
+
+function uniqueKey(table: StarTable, columns: string[]): Check {
+  return {
+    name: `${table}: ${columns.join(', ')} unique`,
+    async offending(db) {
+      const dupes = await (db as Kysely<any>)
+        .selectFrom((sub) =>
+          sub
+            .selectFrom(table)
+            .select(columns)
+            .groupBy(columns)
+            .having((eb) => eb.fn.countAll(), '>', 1)
+            .as('d'),
+        )
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      return count(dupes);
+    },
+  };
+}
+
+function reference(column: 'user_id' | 'start_time' | 'song_id' | 'artist_id', parent: StarTable): Check {
+  return {
+    name: `songplays.${column} → ${parent}`,
+    async offending(db) {
+      const orphans = await (db as Kysely<any>)
+        .selectFrom('songplays as f')
+        .leftJoin(`${parent} as p`, `p.${column}`, `f.${column}`)
+        .where(`f.${column}`, 'is not', null)
+        .where(`p.${column}`, 'is', null)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      return count(orphans);
+    },
+  };
+}
+
+/** Every staged NextSong event has its songplay: nothing staged was dropped on the way. */
+export const stagedPlaysLoaded: Check = {
+  name: 'staging_events NextSong → songplays',
+  async offending(db) {
+    const missing = await db
+      .selectFrom('staging_events as e')
+      .leftJoin('songplays as f', (join) =>
+        join
+          .onRef('f.session_id', '=', 'e.session_id')
+          .onRef('f.item_in_session', '=', 'e.item_in_session')
+          .on('f.start_time', '=', timestampFromEpochMillis(sql.ref('e.ts'))),
+      )
+      .where('e.page', '=', sql.lit('NextSong'))
+      .where('f.songplay_id', 'is', null)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
+    return count(missing);
+  },
+};
+
+/** The checks the ETL runs before it commits. */
+export const WAREHOUSE_CHECKS: readonly Check[] = [
+  uniqueKey('songs', ['song_id']),
+  uniqueKey('artists', ['artist_id']),
+  uniqueKey('users', ['user_id']),
+  uniqueKey('time', ['start_time']),
+  uniqueKey('songplays', ['start_time', 'session_id', 'item_in_session']),
+  reference('user_id', 'users'),
+  reference('start_time', 'time'),
+  reference('song_id', 'songs'),
+  reference('artist_id', 'artists'),
+  stagedPlaysLoaded,
+];
+
+/** Runs checks in order and returns every result. */
+export async function runChecks(db: Kysely<Database>, checks: readonly Check[] = WAREHOUSE_CHECKS): Promise<CheckResult[]> {
+  const results: CheckResult[] = [];
+  for (const check of checks) {
+    const offending = await check.offending(db);
+    results.push({ name: check.name, offending, passed: offending === 0 });
+  }
+  return results;
+}

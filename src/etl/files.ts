@@ -1,0 +1,53 @@
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { JsonSplitter, type JsonText } from './json-records.js';
+
+/** A data file found under a source directory. */
+export interface DataFile {
+  path: string;
+  size: number;
+}
+
+const DATA_FILE = /\.json(\.gz)?$/i;
+
+/** Lists `*.json` and `*.json.gz` files below `dir`, recursively, in path order. */
+export async function listDataFiles(dir: string, setting: string): Promise<DataFile[]> {
+  const stat = await fs.stat(dir).catch(() => undefined);
+  if (!stat?.isDirectory()) throw new Error(`${setting} directory not found: ${dir}`);
+  const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+  const files = entries
+    .filter((e) => e.isFile() && DATA_FILE.test(e.name))
+    .map((e) => path.join(e.parentPath, e.name))
+    .sort();
+  return Promise.all(files.map(async (p) => ({ path: p, size: (await fs.stat(p)).size })));
+}
+
+/** Streams a data file's top-level JSON values, gunzipping `.gz` files, a chunk's worth at a time. */
+export async function* readJsonTexts(file: string, onBytes?: (n: number) => void): AsyncGenerator<JsonText[]> {
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      onBytes?.(chunk.length);
+      done(null, chunk);
+    },
+  });
+  const stages = [createReadStream(file, { highWaterMark: 1 << 20 }), counter];
+  if (file.toLowerCase().endsWith('.gz')) stages.push(createGunzip());
+  // Any stage's error ends the text stream, so it surfaces in the loop below.
+  const text = stages.reduce((prev, next) => prev.pipe(next as Transform)) as Transform;
+  stages.forEach((s) => s.on('error', (e: Error) => text.destroy(e)));
+  text.setEncoding('utf8');
+  const splitter = new JsonSplitter();
+  try {
+    for await (const chunk of text) {
+      const values = splitter.push(chunk as string);
+      if (values.length) yield values;
+    }
+  } catch (error) {
+    throw new Error(`${file}: cannot read: ${(error as Error).message}`);
+  }
+  const rest = splitter.end();
+  if (rest.length) yield rest;
+}

@@ -1,0 +1,77 @@
+import type { FieldSpec, SourceSpec } from '../types/raw.js';
+import type { JsonText } from './json-records.js';
+
+/** A record that cannot be staged, and why. */
+export interface Reject {
+  file: string;
+  line: number;
+  reason: string;
+  /** The record's text, cut to RAW_LIMIT characters. */
+  raw: string;
+}
+
+export const RAW_LIMIT = 2000;
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Parses and validates one record; returns its COPY text row or the reason it is rejected. */
+export function toCopyRow(source: SourceSpec, json: JsonText, file: string): string | Reject {
+  const reject = (reason: string): Reject => ({ file, line: json.line, reason, raw: json.text.slice(0, RAW_LIMIT) });
+  if (json.problem) return reject(json.problem);
+  let value: unknown;
+  try {
+    value = JSON.parse(json.text);
+  } catch (error) {
+    return reject(`not valid JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return reject(`not a JSON object but ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
+  }
+  const record = value as Record<string, unknown>;
+  let row = '';
+  for (const field of source.fields) {
+    const cell = copyCell(field, record[field.json]);
+    if (typeof cell !== 'string') return reject(cell.reason);
+    row += cell + '\t';
+  }
+  const rule = source.recordRule?.(record);
+  if (rule) return reject(rule);
+  return `${row}${escapeCopy(file)}\t${json.line}\n`;
+}
+
+/** One value in COPY's text format, or why it does not fit its column. */
+function copyCell(field: FieldSpec, value: unknown): string | { reason: string } {
+  if (value === undefined || value === null) {
+    return field.required ? { reason: `missing required field "${field.json}"` } : '\\N';
+  }
+  const wrongType = (expected: string) => ({
+    reason: `field "${field.json}" should be ${expected} but is ${JSON.stringify(value).slice(0, 60)}`,
+  });
+  switch (field.type) {
+    case 'string': {
+      if (typeof value !== 'string') return wrongType('a string');
+      if (value.includes('\u0000')) return { reason: `field "${field.json}" contains a NUL character` };
+      const bytes = Buffer.byteLength(value, 'utf8');
+      if (field.maxBytes !== undefined && bytes > field.maxBytes) {
+        return { reason: `field "${field.json}" is ${bytes} bytes long, more than its column's ${field.maxBytes}` };
+      }
+      if (field.pattern && !field.pattern.test(value)) return wrongType(field.patternHint ?? `like ${field.pattern}`);
+      return escapeCopy(value);
+    }
+    case 'integer':
+      if (!Number.isInteger(value) || Math.abs(value as number) > INT32_MAX) return wrongType('a 32-bit integer');
+      return String(value);
+    case 'bigint':
+      if (!Number.isSafeInteger(value)) return wrongType('an integer');
+      return String(value);
+    case 'double':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return wrongType('a number');
+      return String(value);
+  }
+}
+
+/** Escapes text for COPY's text format: backslash, tab, newline and carriage return. */
+export function escapeCopy(text: string): string {
+  return /[\\\t\n\r]/.test(text)
+    ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : text;
+}

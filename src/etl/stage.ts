@@ -1,0 +1,122 @@
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
+import type pg from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import { LINEAGE_COLUMNS, type SourceSpec } from '../types/raw.js';
+import { type DataFile, readJsonTexts } from './files.js';
+import { type Reject, toCopyRow } from './records.js';
+
+/** The files of one source to stage. */
+export interface StageInput {
+  source: SourceSpec;
+  files: DataFile[];
+}
+
+/** What staging did with one file. */
+export interface FileStats {
+  file: string;
+  source: SourceSpec['name'];
+  size: number;
+  read: number;
+  staged: number;
+  rejected: number;
+}
+
+export interface StageResult {
+  files: FileStats[];
+  /** The first rejects (at most REJECTS_KEPT); `rejected` counts them all. */
+  rejects: Reject[];
+  rejected: number;
+  staged: Record<SourceSpec['name'], number>;
+}
+
+export interface StageOptions {
+  /** Rejects allowed before the load fails, like Redshift's MAXERROR. */
+  maxErrors: number;
+  /** Called as bytes of input are read. */
+  onBytes?: (bytes: number) => void;
+}
+
+/** More rejects than the error budget allows; staging was rolled back. */
+export class RejectBudgetError extends Error {
+  override name = 'RejectBudgetError';
+  constructor(
+    readonly rejects: Reject[],
+    readonly maxErrors: number,
+  ) {
+    const shown = rejects.slice(0, 5).map((r) => `  ${r.file}:${r.line}: ${r.reason}`);
+    super(
+      `Bad records exceed the error budget of ${maxErrors} (--max-errors); the load stopped and the ` +
+        `warehouse was left unchanged. First bad records:\n${shown.join('\n')}`,
+    );
+  }
+}
+
+const REJECTS_KEPT = 1000;
+const BATCH_CHARS = 1 << 18; // COPY writes of ~256 KiB keep per-write overhead negligible
+
+/**
+ * Replaces the staging tables' contents with the given files, bulk-loaded with COPY FROM STDIN in
+ * one transaction: either every good record is staged or, past the error budget, nothing changes.
+ */
+export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], options: StageOptions): Promise<StageResult> {
+  const result: StageResult = { files: [], rejects: [], rejected: 0, staged: { songs: 0, events: 0 } };
+  const client = await pool.connect();
+  try {
+    await client.query('begin');
+    for (const { source } of inputs) await client.query(`truncate table ${quoteIdent(source.table)}`);
+    for (const input of inputs) await copySource(client, input, result, options);
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+  return result;
+}
+
+async function copySource(client: pg.PoolClient, { source, files }: StageInput, result: StageResult, options: StageOptions) {
+  const columns = [...source.fields.map((f) => f.column), ...LINEAGE_COLUMNS].map(quoteIdent).join(', ');
+  const copy = client.query(copyFrom(`copy ${quoteIdent(source.table)} (${columns}) from stdin`));
+  const copyDone = finished(copy);
+  copyDone.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+  try {
+    let batch = '';
+    for (const file of files) {
+      const stats: FileStats = { file: file.path, source: source.name, size: file.size, read: 0, staged: 0, rejected: 0 };
+      result.files.push(stats);
+      for await (const texts of readJsonTexts(file.path, options.onBytes)) {
+        for (const text of texts) {
+          stats.read++;
+          const row = toCopyRow(source, text, file.path);
+          if (typeof row === 'string') {
+            stats.staged++;
+            batch += row;
+          } else {
+            stats.rejected++;
+            result.rejected++;
+            if (result.rejects.length < REJECTS_KEPT) result.rejects.push(row);
+            if (result.rejected > options.maxErrors) throw new RejectBudgetError(result.rejects, options.maxErrors);
+          }
+        }
+        if (batch.length >= BATCH_CHARS) {
+          if (!copy.write(batch)) await once(copy, 'drain');
+          batch = '';
+        }
+      }
+      result.staged[source.name] += stats.staged;
+    }
+    copy.end(batch);
+    await copyDone;
+  } catch (error) {
+    copy.destroy(error as Error); // sends CopyFail so the server abandons the COPY
+    await copyDone.catch(() => {});
+    throw error;
+  }
+}
+
+/** Quotes an identifier from our own schema (never user input) for the few raw statements here. */
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}

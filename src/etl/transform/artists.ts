@@ -1,0 +1,35 @@
+import { sql } from 'kysely';
+import type { UpsertRule } from './merge.js';
+
+/**
+ * artists: one row per artist_id. The Million Song Dataset credits one artist_id under several
+ * names and locations, so the row comes from the artist's song with the lowest song_id, across
+ * all loads: a later load replaces it only with a song whose id sorts lower. Empty locations are NULL.
+ */
+export const artistsRule: UpsertRule<'artists'> = {
+  target: 'artists',
+  key: ['artist_id'],
+  columns: ['artist_id', 'name', 'location', 'latitude', 'longitude', 'source_song_id'],
+  precedence: { column: 'source_song_id', wins: 'lower' },
+  source: (db) =>
+    db
+      .selectFrom((sub) =>
+        sub
+          .selectFrom('staging_songs')
+          .select((eb) => [
+            'artist_id',
+            'artist_name as name',
+            eb.fn<string | null>('nullif', [eb.fn('trim', ['artist_location']), sql.lit('')]).as('location'),
+            'artist_latitude as latitude',
+            'artist_longitude as longitude',
+            'song_id as source_song_id',
+            eb.fn
+              .agg<number>('row_number')
+              .over((o) => o.partitionBy('artist_id').orderBy('song_id', 'asc'))
+              .as('pick'),
+          ])
+          .as('a'),
+      )
+      .select(['artist_id', 'name', 'location', 'latitude', 'longitude', 'source_song_id'])
+      .where('pick', '=', 1),
+};

@@ -1,0 +1,32 @@
+import type { Transaction } from 'kysely';
+import type { Database, StarTable } from '../../types/database.js';
+import { artistsRule } from './artists.js';
+import { type UpsertCounts, upsert } from './merge.js';
+import { linkLateSongs, songplaysRule } from './songplays.js';
+import { songsRule } from './songs.js';
+import { timeRule } from './time.js';
+import { usersRule } from './users.js';
+
+/** What the transform did to each star table. */
+export type TransformCounts = Record<StarTable, UpsertCounts & { linked?: number }>;
+
+/**
+ * Loads the star tables from staging, dimensions first so that plays can be matched against the
+ * songs this run brought. Runs inside the caller's transaction: all tables change, or none.
+ */
+export async function transformStaged(
+  trx: Transaction<Database>,
+  onStep: (table: StarTable) => void = () => {},
+): Promise<TransformCounts> {
+  const step = async <T extends StarTable>(table: T, run: () => Promise<UpsertCounts>) => {
+    onStep(table);
+    return run();
+  };
+  const songs = await step('songs', () => upsert(trx, songsRule));
+  const artists = await step('artists', () => upsert(trx, artistsRule));
+  const users = await step('users', () => upsert(trx, usersRule));
+  const songplays = await step('songplays', () => upsert(trx, songplaysRule));
+  const linked = await linkLateSongs(trx);
+  const time = await step('time', () => upsert(trx, timeRule));
+  return { songs, artists, users, songplays: { ...songplays, linked }, time };
+}

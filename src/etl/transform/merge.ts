@@ -1,0 +1,86 @@
+import { type Expression, type Kysely, sql, type Transaction } from 'kysely';
+import type { Database, StarTable } from '../../types/database.js';
+
+type Column<T extends StarTable> = keyof Database[T] & string;
+
+/** A star table's load rule: where its rows come from and which rows win. */
+export interface UpsertRule<T extends StarTable> {
+  target: T;
+  /** The natural key: the source has at most one row per key. */
+  key: readonly Column<T>[];
+  /** Every column the source provides, key included. */
+  columns: readonly Column<T>[];
+  /** The deduplicated source rows, with the target's column names. */
+  source: (db: Kysely<Database>) => Expression<unknown>;
+  /**
+   * A source row replaces an existing row only when it wins on this column (e.g. a newer
+   * last_seen_at), so loading older data after newer data never overwrites newer state.
+   */
+  precedence?: { column: Column<T>; wins: 'higher' | 'lower' };
+}
+
+/** What an upsert did to its table: rows added, and existing rows whose values changed. */
+export interface UpsertCounts {
+  inserted: number;
+  updated: number;
+}
+
+/**
+ * Upserts a rule's source into its table: the source goes to a temporary table, rows that lose on
+ * precedence or would change nothing are dropped from it, and one MERGE applies the rest. Redshift's MERGE takes only a
+ * table as its source and one unconditional WHEN MATCHED / WHEN NOT MATCHED pair, so the same
+ * statement runs on both targets
+ * (https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html).
+ */
+export async function upsert<T extends StarTable>(trx: Transaction<Database>, rule: UpsertRule<T>): Promise<UpsertCounts> {
+  // Rule columns come from our typed schema; the dynamic names need an untyped handle.
+  const db = trx as unknown as Kysely<any>;
+  const target = rule.target as string;
+  const src = `${target}_merge_source`;
+  const on = (a: string, b: string) => rule.key.map((k) => sql`${sql.ref(`${a}.${k}`)} = ${sql.ref(`${b}.${k}`)}`);
+
+  await db.schema.dropTable(src).ifExists().execute();
+  await db.schema.createTable(src).temporary().as(rule.source(trx)).execute();
+
+  if (rule.precedence) {
+    const { column, wins } = rule.precedence;
+    await db
+      .deleteFrom(src)
+      .using(target)
+      .where(sql<boolean>`${sql.join(on(target, src), sql` and `)}`)
+      .whereRef(`${target}.${column}`, wins === 'higher' ? '>=' : '<=', `${src}.${column}`)
+      .execute();
+  }
+
+  // Rows identical to what the table holds are no change: dropping them makes a re-run write nothing.
+  const nonKey = rule.columns.filter((c) => !rule.key.includes(c));
+  const same = nonKey.map((c) => {
+    const [t, s] = [sql.ref(`${target}.${c}`), sql.ref(`${src}.${c}`)];
+    return sql`(${t} = ${s} or (${t} is null and ${s} is null))`;
+  });
+  await db
+    .deleteFrom(src)
+    .using(target)
+    .where(sql<boolean>`${sql.join([...on(target, src), ...same], sql` and `)}`)
+    .execute();
+
+  const matched = await db
+    .selectFrom(src)
+    .innerJoin(target, (join) => rule.key.reduce((j, k) => j.onRef(`${src}.${k}`, '=', `${target}.${k}`), join))
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .executeTakeFirstOrThrow();
+
+  const fromSource = (cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, sql.ref(`${src}.${c}`)]));
+  const result = await db
+    .mergeInto(target)
+    .using(src, (join) => rule.key.reduce((j, k) => j.onRef(`${target}.${k}`, '=', `${src}.${k}`), join))
+    .whenMatched()
+    .thenUpdateSet(fromSource(nonKey))
+    .whenNotMatched()
+    .thenInsertValues(fromSource(rule.columns))
+    .executeTakeFirstOrThrow();
+
+  await db.schema.dropTable(src).execute();
+  const changed = Number(result.numChangedRows ?? 0);
+  return { inserted: changed - matched.n, updated: matched.n };
+}

@@ -1,0 +1,116 @@
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database } from '../../types/database.js';
+import { timestampFromEpochMillis } from './expressions.js';
+import type { UpsertRule } from './merge.js';
+
+/**
+ * The catalogue as plays are matched against it: one song per (title, credited artist name,
+ * duration), the lowest song_id where the catalogue holds duplicates.
+ */
+function catalogue(db: Kysely<Database>) {
+  return db
+    .selectFrom((sub) =>
+      sub
+        .selectFrom('songs')
+        .select((eb) => [
+          'song_id',
+          'artist_id',
+          'title',
+          'artist_name',
+          'duration',
+          eb.fn
+            .agg<number>('row_number')
+            .over((o) => o.partitionBy(['title', 'artist_name', 'duration']).orderBy('song_id'))
+            .as('pick'),
+        ])
+        .as('c'),
+    )
+    .select(['song_id', 'artist_id', 'title', 'artist_name', 'duration'])
+    .where('pick', '=', 1);
+}
+
+/**
+ * songplays: exactly one row per NextSong event, ever, keyed by (start_time, session_id,
+ * item_in_session). song_id/artist_id come from matching the event's song title, artist name and
+ * length exactly against the catalogue; a play with no match keeps NULLs and is never dropped.
+ */
+export const songplaysRule: UpsertRule<'songplays'> = {
+  target: 'songplays',
+  key: ['start_time', 'session_id', 'item_in_session'],
+  columns: [
+    'start_time',
+    'user_id',
+    'level',
+    'song_id',
+    'artist_id',
+    'session_id',
+    'item_in_session',
+    'location',
+    'user_agent',
+    'song_title',
+    'artist_name',
+    'song_length',
+  ],
+  source: (db) =>
+    db
+      .selectFrom((sub) =>
+        sub
+          .selectFrom('staging_events')
+          .where('page', '=', sql.lit('NextSong'))
+          .select((eb) => [
+            timestampFromEpochMillis(eb.ref('ts')).as('start_time'),
+            sql<number | null>`cast(nullif(${eb.ref('user_id')}, '') as integer)`.as('user_id'),
+            'level',
+            'session_id',
+            'item_in_session',
+            'location',
+            'user_agent',
+            'song',
+            'artist',
+            'length',
+            // The same event staged twice (overlapping files) counts once.
+            eb.fn
+              .agg<number>('row_number')
+              .over((o) =>
+                o
+                  .partitionBy(['ts', 'session_id', 'item_in_session'])
+                  .orderBy('source_file', 'desc')
+                  .orderBy('source_line', 'desc'),
+              )
+              .as('pick'),
+          ])
+          .as('e'),
+      )
+      .leftJoin(catalogue(db).as('m'), (join) =>
+        join.onRef('m.title', '=', 'e.song').onRef('m.artist_name', '=', 'e.artist').onRef('m.duration', '=', 'e.length'),
+      )
+      .where('e.pick', '=', 1)
+      .select([
+        'e.start_time',
+        'e.user_id',
+        'e.level',
+        'm.song_id',
+        'm.artist_id',
+        'e.session_id',
+        'e.item_in_session',
+        'e.location',
+        'e.user_agent',
+        'e.song as song_title',
+        'e.artist as artist_name',
+        'e.length as song_length',
+      ]),
+};
+
+/** Links plays loaded before their song was in the catalogue; returns how many it linked. */
+export async function linkLateSongs(trx: Transaction<Database>): Promise<number> {
+  const result = await trx
+    .updateTable('songplays')
+    .from(catalogue(trx).as('m'))
+    .set((eb) => ({ song_id: eb.ref('m.song_id'), artist_id: eb.ref('m.artist_id') }))
+    .where('songplays.song_id', 'is', null)
+    .whereRef('m.title', '=', 'songplays.song_title')
+    .whereRef('m.artist_name', '=', 'songplays.artist_name')
+    .whereRef('m.duration', '=', 'songplays.song_length')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}

@@ -1,0 +1,32 @@
+import type { UpsertRule } from './merge.js';
+
+/**
+ * songs: one row per song_id. When a run stages the same song_id more than once, the record read
+ * last (by file path, then line) wins. A year of 0 means "unknown" in the Million Song Dataset: NULL.
+ */
+export const songsRule: UpsertRule<'songs'> = {
+  target: 'songs',
+  key: ['song_id'],
+  columns: ['song_id', 'title', 'artist_id', 'artist_name', 'year', 'duration'],
+  source: (db) =>
+    db
+      .selectFrom((sub) =>
+        sub
+          .selectFrom('staging_songs')
+          .select((eb) => [
+            'song_id',
+            'title',
+            'artist_id',
+            'artist_name',
+            eb.fn<number | null>('nullif', ['year', eb.lit(0)]).as('year'),
+            'duration',
+            eb.fn
+              .agg<number>('row_number')
+              .over((o) => o.partitionBy('song_id').orderBy('source_file', 'desc').orderBy('source_line', 'desc'))
+              .as('pick'),
+          ])
+          .as('s'),
+      )
+      .select(['song_id', 'title', 'artist_id', 'artist_name', 'year', 'duration'])
+      .where('pick', '=', 1),
+};
