@@ -1,0 +1,179 @@
+import path from 'node:path';
+import yargs, { type Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { type Config, loadConfig } from '../config.js';
+import { openWarehouse, type Warehouse } from '../db/connection.js';
+import { migrateDown, migrateToLatest, migrator } from '../db/migrate.js';
+import { type EtlSummary, runEtl } from '../etl/pipeline.js';
+import { generate } from '../generate/generator.js';
+import { topSongs } from '../queries/index.js';
+import { table } from './format.js';
+import { consoleProgress } from './progress.js';
+
+/** Opens the configured warehouse for one command and always closes it (stopping an embedded server). */
+async function withWarehouse<T>(quiet: boolean, run: (wh: Warehouse) => Promise<T>, config?: Config): Promise<T> {
+  const wh = openWarehouse({ config, log: quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
+  try {
+    return await run(wh);
+  } finally {
+    await wh.destroy();
+  }
+}
+
+function printSummary(summary: EtlSummary): void {
+  const out = process.stdout;
+  out.write(`Read ${summary.files.songs} song files and ${summary.files.events} log files.\n`);
+  out.write(`Staged ${summary.staged.songs} songs and ${summary.staged.events} events; ${summary.rejected} bad record(s).\n`);
+  for (const r of summary.rejects.slice(0, 10)) out.write(`  rejected ${r.file}:${r.line}: ${r.reason}\n`);
+  out.write(
+    `${table(
+      Object.entries(summary.tables).map(([name, rows]) => {
+        const t = summary.transform[name as keyof EtlSummary['transform']];
+        return { table: name, rows, inserted: t.inserted, updated: t.updated };
+      }),
+    )}\n`,
+  );
+  const failed = summary.checks.filter((c) => !c.passed).length;
+  if (summary.checks.length) out.write(`Checks: ${summary.checks.length - failed} passed, ${failed} failed.\n`);
+  const s = summary.seconds;
+  out.write(`Done in ${s.total.toFixed(2)} s (staging ${s.stage.toFixed(2)} s, transform ${s.transform.toFixed(2)} s).\n`);
+}
+
+/** The machine-readable summary that `--json` prints. */
+function jsonSummary(summary: EtlSummary) {
+  return {
+    files: summary.files,
+    staged: summary.staged,
+    rejected: summary.rejected,
+    rejects: summary.rejects,
+    tables: summary.tables,
+    transform: summary.transform,
+    checks: summary.checks,
+    seconds: summary.seconds,
+  };
+}
+
+const etlOptions = (y: Argv) =>
+  y
+    .option('songs', { type: 'string', describe: 'Directory of song files (default: SPARKIFY_SONGS or ./data/song_data)' })
+    .option('logs', { type: 'string', describe: 'Directory of event logs (default: SPARKIFY_LOGS or ./data/log_data)' })
+    .option('max-errors', { type: 'number', default: 0, describe: 'Bad records tolerated before the run fails' })
+    .option('check', { type: 'boolean', default: true, describe: 'Run data-quality checks before committing (--no-check skips)' })
+    .option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable summary' });
+
+/** Builds the `sparkify` command line. */
+export function cli(argv: string[]) {
+  return yargs(argv)
+    .scriptName('sparkify')
+    .usage('$0 <command> [options]\n\nLoads Sparkify song metadata and event logs into a star-schema warehouse.')
+    .command(
+      'etl',
+      'Stage the song and log files and load the star tables',
+      etlOptions,
+      async (args) => {
+        const config = loadConfig();
+        const summary = await withWarehouse(args.json, async (wh) => {
+          await migrateToLatest(wh.db);
+          return runEtl(wh, {
+            songsDir: path.resolve(args.songs ?? config.songsDir),
+            logsDir: path.resolve(args.logs ?? config.logsDir),
+            maxErrors: args['max-errors'],
+            check: args.check,
+            progress: consoleProgress(process.stderr, args.json),
+          });
+        });
+        if (args.json) process.stdout.write(`${JSON.stringify(jsonSummary(summary), null, 2)}\n`);
+        else printSummary(summary);
+      },
+    )
+    .command(
+      'migrate <action>',
+      'Apply or revert schema migrations (also: npm run migrate:latest)',
+      (y) => y.positional('action', { choices: ['latest', 'down', 'list'] as const, demandOption: true }),
+      async (args) => {
+        await withWarehouse(false, async (wh) => {
+          if (args.action === 'list') {
+            for (const m of await migrator(wh.db).getMigrations()) {
+              process.stdout.write(`${m.executedAt ? '[x]' : '[ ]'} ${m.name}\n`);
+            }
+            return;
+          }
+          const done = args.action === 'latest' ? await migrateToLatest(wh.db) : await migrateDown(wh.db);
+          process.stdout.write(done.length ? `${done.join('\n')}\n` : 'Nothing to do.\n');
+        });
+      },
+    )
+    .command(
+      'generate',
+      'Write a synthetic data set in the Million Song and eventsim layouts',
+      (y) =>
+        y
+          .option('out', { type: 'string', demandOption: true, describe: 'Output directory (gets song_data/ and log_data/)' })
+          .option('songs', { type: 'number', default: 100, describe: 'Songs in the catalogue' })
+          .option('events', { type: 'number', default: 10000, describe: 'Log events' })
+          .option('days', { type: 'number', default: 30, describe: 'Days of logs from 2018-11-01' })
+          .option('seed', { type: 'number', default: 1, describe: 'Random seed: the same seed gives the same files' })
+          .check((a) => {
+            for (const k of ['songs', 'events', 'days', 'seed'] as const) {
+              if (!Number.isInteger(a[k]) || a[k] < 0) throw new Error(`--${k} must be a non-negative integer`);
+            }
+            if (a.days < 1) throw new Error('--days must be at least 1');
+            return true;
+          }),
+      async (args) => {
+        const result = await generate({ out: path.resolve(args.out), songs: args.songs, events: args.events, seed: args.seed, days: args.days });
+        process.stdout.write(`Wrote ${result.songFiles} song files and ${result.logFiles} log files (${result.events} events) to ${args.out}\n`);
+      },
+    )
+    .command(
+      'demo',
+      'Generate a small data set, load it into the embedded warehouse and show what is there',
+      (y) => y.option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable summary' }),
+      async (args) => {
+        // The demo keeps its own embedded warehouse, so it never mixes generated data into yours.
+        const home = path.join(loadConfig().home, 'demo');
+        const config: Config = { ...loadConfig(), home, databaseUrl: undefined };
+        const dataDir = path.join(home, 'data');
+        if (!args.json) process.stderr.write(`Generating demo data in ${dataDir}…\n`);
+        await generate({ out: dataDir, songs: 200, events: 5000, seed: 42, days: 7 });
+        await withWarehouse(args.json, async (wh) => {
+          if (!args.json) process.stderr.write(`Warehouse: ${wh.describe()}\n`);
+          await migrateToLatest(wh.db);
+          const summary = await runEtl(wh, {
+            songsDir: path.join(dataDir, 'song_data'),
+            logsDir: path.join(dataDir, 'log_data'),
+            progress: consoleProgress(process.stderr, args.json),
+          });
+          const top = await topSongs(wh.db, { limit: 5 });
+          if (args.json) {
+            process.stdout.write(`${JSON.stringify({ ...jsonSummary(summary), topSongs: top }, null, 2)}\n`);
+            return;
+          }
+          printSummary(summary);
+          process.stdout.write(`\nTop songs:\n${table(top)}\n`);
+          process.stdout.write('\nNext: npm run etl -- --songs <dir> --logs <dir>   (see README.md)\n');
+        }, config);
+      },
+    )
+    .demandCommand(1, 'Name a command: etl, migrate, generate or demo (see --help).')
+    .strict()
+    .help()
+    .alias('h', 'help')
+    .fail((message, error) => {
+      if (error) throw error;
+      process.stderr.write(`sparkify: ${message}\nRun with --help for usage.\n`);
+      process.exit(2);
+    });
+}
+
+/** Runs the CLI; errors print one clear message and exit non-zero. */
+export async function main(argv = hideBin(process.argv)): Promise<void> {
+  try {
+    await cli(argv).parseAsync();
+  } catch (error) {
+    process.stderr.write(`sparkify: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main();
