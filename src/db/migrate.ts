@@ -1,14 +1,28 @@
-import { promises as fs } from 'node:fs';
+import fs from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { FileMigrationProvider, type Kysely, type MigrationResultSet, Migrator } from 'kysely';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator } from 'kysely';
 
 /** The project's migrations folder, wherever this module is run from. */
 export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url));
 
-/** Kysely's migrator over the project's migrations: the same one kysely-ctl drives. */
+/**
+ * Loads the migration files by name order. The import runs from this module (not from inside
+ * Kysely) so that whatever loads our TypeScript (tsx, vitest) loads the migrations too.
+ */
+const projectMigrations: MigrationProvider = {
+  async getMigrations() {
+    const files = (await fs.readdir(MIGRATIONS_DIR)).filter((f) => /\.[cm]?[jt]s$/.test(f) && !f.endsWith('.d.ts')).sort();
+    const loaded = await Promise.all(
+      files.map(async (f) => [f.replace(/\.[^.]+$/, ''), (await import(pathToFileURL(path.join(MIGRATIONS_DIR, f)).href)) as Migration] as const),
+    );
+    return Object.fromEntries(loaded);
+  },
+};
+
+/** Kysely's migrator over the project's migrations: the same files and table kysely-ctl uses. */
 export function migrator(db: Kysely<any>): Migrator {
-  return new Migrator({ db, provider: new FileMigrationProvider({ fs, path, migrationFolder: MIGRATIONS_DIR }) });
+  return new Migrator({ db, provider: projectMigrations });
 }
 
 /** Applies pending migrations; throws with the failing migration's name and error. */

@@ -1,0 +1,59 @@
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runEtl } from '../src/etl/pipeline.js';
+import { openTestWarehouse } from './helpers/db.js';
+import { expectedStar, readEvents, readSongs } from './helpers/expected.js';
+import { HAS_SAMPLE, SAMPLE_DIR } from './helpers/files.js';
+import { starSnapshot } from './helpers/snapshot.js';
+
+const songsDir = path.join(SAMPLE_DIR, 'song_data');
+const logsDir = path.join(SAMPLE_DIR, 'log_data');
+
+describe.skipIf(!HAS_SAMPLE)('the real Sparkify sample', () => {
+  let wh: Awaited<ReturnType<typeof openTestWarehouse>>;
+  let expected: ReturnType<typeof expectedStar>;
+  let events: Record<string, any>[];
+  beforeAll(async () => {
+    wh = await openTestWarehouse();
+    events = readEvents(logsDir);
+    expected = expectedStar(readSongs(songsDir), events);
+  });
+  afterAll(() => wh?.close());
+
+  it('stages every record of the 101 files', async () => {
+    const summary = await runEtl(wh, { songsDir, logsDir });
+    expect(summary.files).toEqual({ songs: 71, events: 30 });
+    expect(summary.staged).toEqual({ songs: 71, events: events.length });
+    expect(events.length).toBe(8056); // the sample as published
+    expect(summary.rejected).toBe(0);
+    expect(summary.checks.every((c) => c.passed)).toBe(true);
+  });
+
+  it('loads exactly the star schema the rules define', async () => {
+    const actual = await starSnapshot(wh.db);
+    expect(actual.songs).toEqual(expected.songs);
+    expect(actual.artists).toEqual(expected.artists);
+    expect(actual.users).toEqual(expected.users);
+    expect(actual.time).toEqual(expected.time);
+    expect(actual.songplays).toEqual(expected.songplays);
+    // Guard against vacuous agreement: the sample has plays, level changes, matches and misses.
+    expect(expected.songplays.length).toBeGreaterThan(6000);
+    expect(expected.songplays.some((p) => p.song_id !== null)).toBe(true);
+    expect(expected.songplays.some((p) => p.song_id === null)).toBe(true);
+  });
+
+  it('keeps the millisecond of each play', async () => {
+    const row = await wh.db.selectFrom('songplays').select('start_time').orderBy('start_time').limit(1).executeTakeFirstOrThrow();
+    const first = Math.min(...events.filter((e) => e.page === 'NextSong').map((e) => e.ts));
+    expect(row.start_time.getTime()).toBe(first);
+  });
+
+  it('a second run changes nothing', async () => {
+    const before = await starSnapshot(wh.db);
+    const ids = await wh.db.selectFrom('songplays').select(['songplay_id']).orderBy('songplay_id').execute();
+    const summary = await runEtl(wh, { songsDir, logsDir });
+    for (const counts of Object.values(summary.transform)) expect(counts).toMatchObject({ inserted: 0, updated: 0 });
+    expect(await starSnapshot(wh.db)).toEqual(before);
+    expect(await wh.db.selectFrom('songplays').select(['songplay_id']).orderBy('songplay_id').execute()).toEqual(ids);
+  });
+});

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { JsonSplitter, type JsonText } from '../src/etl/json-records.js';
+
+/** Splits `text` fed in chunks of `size` characters. */
+function split(text: string, size = text.length): JsonText[] {
+  const s = new JsonSplitter();
+  const out: JsonText[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(...s.push(text.slice(i, i + size)));
+  return [...out, ...s.end()];
+}
+
+describe('JsonSplitter', () => {
+  it('reads one object per line with the line each starts on', () => {
+    const out = split('{"a":1}\n{"a":2}\n\n{"a":3}\n');
+    expect(out.map((r) => [JSON.parse(r.text).a, r.line])).toEqual([[1, 1], [2, 2], [3, 4]]);
+  });
+
+  it('reads pretty-printed objects spanning lines, and objects back to back on one line', () => {
+    const out = split('{\n  "a": 1,\n  "b": [1, {"c": 2}]\n}\n{"a":2}{"a":3} {"a":4}');
+    expect(out.map((r) => JSON.parse(r.text).a)).toEqual([1, 2, 3, 4]);
+    expect(out.map((r) => r.line)).toEqual([1, 5, 5, 5]);
+  });
+
+  it('ignores braces and escaped quotes inside strings', () => {
+    const text = '{"s":"}{ \\" ]["}\n{"s":"\\\\"}';
+    expect(split(text).map((r) => JSON.parse(r.text).s)).toEqual(['}{ " ][', '\\']);
+  });
+
+  it('gives the same records whatever the chunk boundaries', () => {
+    const text = '\uFEFF{"a":"x\\"y",\r\n "b":{"c":[1,2]}}\r\n{"a":"é}"}\r\n  {"a":3}';
+    const whole = split(text);
+    for (const size of [1, 2, 3, 7, 13]) expect(split(text, size)).toEqual(whole);
+    expect(whole).toHaveLength(3);
+  });
+
+  it('accepts a byte-order mark, CRLF line endings and an empty input', () => {
+    expect(split('\uFEFF{"a":1}\r\n{"a":2}\r\n').map((r) => r.line)).toEqual([1, 2]);
+    expect(split('')).toEqual([]);
+    expect(split('\n\n  \r\n')).toEqual([]);
+  });
+
+  it('returns a record cut off at the end of the file with a problem', () => {
+    const out = split('{"a":1}\n{"a":2,\n "b":');
+    expect(out[1]).toMatchObject({ line: 2, problem: expect.stringMatching(/cut off/) });
+  });
+
+  it('returns top-level text that is not an object or array up to the end of its line', () => {
+    const out = split('{"a":1}\nnot json at all\n{"a":2}\n42\n');
+    expect(out.map((r) => [r.text, r.line])).toEqual([
+      ['{"a":1}', 1],
+      ['not json at all', 2],
+      ['{"a":2}', 3],
+      ['42', 4],
+    ]);
+  });
+});
