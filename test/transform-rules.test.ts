@@ -1,0 +1,180 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { countStarTables, runEtl } from '../src/etl/pipeline.js';
+import { RejectBudgetError } from '../src/etl/stage.js';
+import { STAR_TABLES } from '../src/types/database.js';
+import { openTestWarehouse } from './helpers/db.js';
+import { isoWeek } from './helpers/expected.js';
+import { event, song, writeTree } from './helpers/files.js';
+import { starSnapshot } from './helpers/snapshot.js';
+
+const DAY = 86400000;
+const T0 = Date.UTC(2018, 10, 12, 23, 59, 58, 123); // a Monday, close to midnight, with milliseconds
+
+describe('load rules', () => {
+  let wh: Awaited<ReturnType<typeof openTestWarehouse>>;
+  let emptySongs: string;
+  beforeAll(async () => {
+    wh = await openTestWarehouse();
+    emptySongs = await writeTree({});
+  });
+  afterAll(() => wh.close());
+  beforeEach(async () => {
+    for (const t of [...STAR_TABLES]) await wh.db.deleteFrom(t).execute();
+  });
+
+  const load = async (logs: Record<string, string>, songs: Record<string, string> = {}) =>
+    runEtl(wh, { songsDir: Object.keys(songs).length ? await writeTree(songs) : emptySongs, logsDir: await writeTree(logs) });
+
+  it('users take name, gender and level from their latest event, page views included', async () => {
+    await load({
+      'a.json': [
+        event({ userId: '7', level: 'free', firstName: 'Old', ts: T0, page: 'Home' }),
+        event({ userId: '7', level: 'paid', firstName: 'New', ts: T0 + 1000, page: 'Submit Upgrade', itemInSession: 1 }),
+        event({ userId: '8', level: 'free', ts: T0, page: 'Home', sessionId: 2 }),
+        event({ userId: '', auth: 'Logged Out', firstName: null, ts: T0, page: 'Login', sessionId: 3 }),
+      ].join('\n'),
+    });
+    const users = await wh.db.selectFrom('users').selectAll().orderBy('user_id').execute();
+    expect(users.map((u) => [u.user_id, u.first_name, u.level, u.last_seen_at.getTime()])).toEqual([
+      [7, 'New', 'paid', T0 + 1000],
+      [8, 'Ann', 'free', T0],
+    ]);
+  });
+
+  it('a later load with newer events updates the level; a load of older events never overwrites it', async () => {
+    await load({ 'd1.json': event({ userId: '7', level: 'free', ts: T0 }) });
+    await load({ 'd2.json': event({ userId: '7', level: 'paid', ts: T0 + DAY }) });
+    expect((await wh.db.selectFrom('users').select('level').executeTakeFirstOrThrow()).level).toBe('paid');
+    const late = await load({ 'd0.json': event({ userId: '7', level: 'free', firstName: 'Stale', ts: T0 - DAY }) });
+    expect(await wh.db.selectFrom('users').select(['level', 'first_name']).executeTakeFirstOrThrow()).toEqual({ level: 'paid', first_name: 'Ann' });
+    expect(late.transform.users).toEqual({ inserted: 0, updated: 0 });
+  });
+
+  it('loading days out of order ends in the same state as in order', async () => {
+    const days = [0, 1, 2].map((d) => ({
+      [`d${d}.json`]: [
+        event({ userId: '7', level: d === 1 ? 'paid' : 'free', ts: T0 + d * DAY, sessionId: 10 + d }),
+        event({ userId: '7', page: 'NextSong', song: `S${d}`, artist: 'A', length: 100 + d, ts: T0 + d * DAY + 5, sessionId: 10 + d, itemInSession: 1 }),
+      ].join('\n'),
+    }));
+    for (const d of days) await load(d);
+    const inOrder = await starSnapshot(wh.db);
+    for (const t of STAR_TABLES) await wh.db.deleteFrom(t).execute();
+    for (const d of [...days].reverse()) await load(d);
+    expect(await starSnapshot(wh.db)).toEqual(inOrder);
+    expect(inOrder.users[0]!.level).toBe('free');
+  });
+
+  it('keeps a play with no catalogue match, with NULL song and artist', async () => {
+    await load(
+      {
+        'a.json': [
+          event({ page: 'NextSong', song: 'Known', artist: 'Band', length: 200.5, itemInSession: 0 }),
+          event({ page: 'NextSong', song: 'Known', artist: 'Band', length: 200.6, itemInSession: 1 }), // length differs
+          event({ page: 'NextSong', song: 'Unknown', artist: 'Nobody', length: 99, itemInSession: 2 }),
+        ].join('\n'),
+      },
+      { 'A/S1.json': song({ song_id: 'SO1', title: 'Known', artist_name: 'Band', duration: 200.5, artist_id: 'AR1' }) },
+    );
+    const plays = await wh.db.selectFrom('songplays').select(['item_in_session', 'song_id', 'artist_id']).orderBy('item_in_session').execute();
+    expect(plays).toEqual([
+      { item_in_session: 0, song_id: 'SO1', artist_id: 'AR1' },
+      { item_in_session: 1, song_id: null, artist_id: null },
+      { item_in_session: 2, song_id: null, artist_id: null },
+    ]);
+  });
+
+  it('links plays loaded before their song when the song arrives', async () => {
+    await load({ 'a.json': event({ page: 'NextSong', song: 'Late', artist: 'Band', length: 123.25 }) });
+    expect((await wh.db.selectFrom('songplays').select('song_id').executeTakeFirstOrThrow()).song_id).toBeNull();
+    const summary = await load(
+      { 'b.json': event({ userId: '9', ts: T0 + DAY }) },
+      { 'A/S2.json': song({ song_id: 'SO2', title: 'Late', artist_name: 'Band', duration: 123.25, artist_id: 'AR2' }) },
+    );
+    expect(summary.transform.songplays.linked).toBe(1);
+    expect(await wh.db.selectFrom('songplays').select(['song_id', 'artist_id']).executeTakeFirstOrThrow()).toEqual({ song_id: 'SO2', artist_id: 'AR2' });
+  });
+
+  it('counts an event once when overlapping files hold it twice, in one run or across runs', async () => {
+    const play = event({ page: 'NextSong', song: 'X', artist: 'Y', length: 1 });
+    await load({ 'a.json': play, 'b.json': `${play}\n${event({ page: 'NextSong', itemInSession: 1, song: 'X', artist: 'Y', length: 1 })}` });
+    await load({ 'c.json': play });
+    // Both plays share one timestamp, so one time row.
+    expect(await countStarTables(wh.db)).toMatchObject({ songplays: 2, time: 1 });
+  });
+
+  it('takes an artist from its song with the lowest song_id, whatever the load order', async () => {
+    const a = song({ song_id: 'SOB', artist_id: 'AR9', artist_name: 'Name B', artist_location: ' Paris ', artist_latitude: 48.85 });
+    const b = song({ song_id: 'SOA', artist_id: 'AR9', artist_name: 'Name A', artist_location: '' });
+    await load({}, { 'B.json': a });
+    await load({}, { 'A.json': b });
+    const first = await wh.db.selectFrom('artists').selectAll().execute();
+    expect(first).toEqual([{ artist_id: 'AR9', name: 'Name A', location: null, latitude: null, longitude: null, source_song_id: 'SOA' }]);
+    await load({}, { 'B.json': a }); // a later load of the higher song_id does not take over
+    expect(await wh.db.selectFrom('artists').selectAll().execute()).toEqual(first);
+  });
+
+  it('songs: one row per song_id, a year of 0 as NULL', async () => {
+    await load({}, { 'a.json': song({ song_id: 'SO1', year: 0 }), 'b.json.gz': song({ song_id: 'SO2', year: 1999 }) });
+    expect(await wh.db.selectFrom('songs').select(['song_id', 'year']).orderBy('song_id').execute()).toEqual([
+      { song_id: 'SO1', year: null },
+      { song_id: 'SO2', year: 1999 },
+    ]);
+  });
+
+  it('time: one row per distinct play time, split into UTC parts (weekday 0 = Sunday)', async () => {
+    const times = [T0, T0 + 2000, T0 + 5 * DAY + 3_600_123];
+    await load({
+      'a.json': [...times, T0].map((ts, i) => event({ page: 'NextSong', song: 'x', artist: 'y', length: 1, ts, itemInSession: i })).join('\n'),
+    });
+    const rows = await wh.db.selectFrom('time').selectAll().orderBy('start_time').execute();
+    expect(rows).toEqual(
+      times.map((ms) => {
+        const d = new Date(ms);
+        return {
+          start_time: d,
+          hour: d.getUTCHours(),
+          day: d.getUTCDate(),
+          week: isoWeek(d),
+          month: d.getUTCMonth() + 1,
+          year: d.getUTCFullYear(),
+          weekday: d.getUTCDay(),
+        };
+      }),
+    );
+  });
+
+  it('text survives staging intact: quotes, tabs, newlines, backslashes and non-ASCII', async () => {
+    const title = 'Tab\there "quoted" \\ back\nnew — café ☕';
+    await load({}, { 'a.json': song({ title }) });
+    expect((await wh.db.selectFrom('songs').select('title').executeTakeFirstOrThrow()).title).toBe(title);
+  });
+
+  it('a bad record fails the run, naming file and line, and leaves the warehouse as it was', async () => {
+    await load({ 'a.json': event({ userId: '1' }) });
+    const before = await starSnapshot(wh.db);
+    const stagedBefore = await wh.db.selectFrom('staging_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    const run = load({ 'b.json': `${event({ userId: '2' })}\n${event({ userId: '3' })}\n{"page": "Home", "ts": "soon"}\n` });
+    await expect(run).rejects.toThrow(RejectBudgetError);
+    await expect(run).rejects.toThrow(/b\.json:3: field "ts" should be an integer/);
+    expect(await starSnapshot(wh.db)).toEqual(before);
+    const stagedAfter = await wh.db.selectFrom('staging_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    expect(stagedAfter).toEqual(stagedBefore);
+  });
+
+  it('a failure inside the transform rolls every star table back', async () => {
+    await load({ 'a.json': event({ userId: '1' }) });
+    const before = await starSnapshot(wh.db);
+    // Sabotage the last step (time) so that songs, users and songplays have already been merged.
+    await sql`alter table time add constraint no_plays check (hour < 0) not valid`.execute(wh.db);
+    try {
+      await expect(
+        load({ 'b.json': event({ userId: '2', page: 'NextSong', song: 'x', artist: 'y', length: 1 }) }, { 'c.json': song({}) }),
+      ).rejects.toThrow(/no_plays/);
+    } finally {
+      await sql`alter table time drop constraint no_plays`.execute(wh.db);
+    }
+    expect(await starSnapshot(wh.db)).toEqual(before);
+  });
+});
