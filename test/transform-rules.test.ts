@@ -4,7 +4,7 @@ import { countStarTables, runEtl } from '../src/etl/pipeline.js';
 import { RejectBudgetError } from '../src/etl/stage.js';
 import { STAR_TABLES } from '../src/types/database.js';
 import { openTestWarehouse } from './helpers/db.js';
-import { isoWeek } from './helpers/expected.js';
+import { timeRow } from './helpers/expected.js';
 import { event, song, writeTree } from './helpers/files.js';
 import { starSnapshot } from './helpers/snapshot.js';
 
@@ -129,20 +129,7 @@ describe('load rules', () => {
       'a.json': [...times, T0].map((ts, i) => event({ page: 'NextSong', song: 'x', artist: 'y', length: 1, ts, itemInSession: i })).join('\n'),
     });
     const rows = await wh.db.selectFrom('time').selectAll().orderBy('start_time').execute();
-    expect(rows).toEqual(
-      times.map((ms) => {
-        const d = new Date(ms);
-        return {
-          start_time: d,
-          hour: d.getUTCHours(),
-          day: d.getUTCDate(),
-          week: isoWeek(d),
-          month: d.getUTCMonth() + 1,
-          year: d.getUTCFullYear(),
-          weekday: d.getUTCDay(),
-        };
-      }),
-    );
+    expect(rows).toEqual(times.map(timeRow));
   });
 
   it('text survives staging intact: quotes, tabs, newlines, backslashes and non-ASCII', async () => {

@@ -39,6 +39,20 @@ export function isoWeek(d: Date): number {
   return Math.ceil(((t.getTime() - yearStart) / 86400000 + 1) / 7);
 }
 
+/** The time row of a play at `ms` epoch milliseconds: UTC parts, ISO week, weekday 0 = Sunday. */
+export function timeRow(ms: number) {
+  const d = new Date(ms);
+  return {
+    start_time: d,
+    hour: d.getUTCHours(),
+    day: d.getUTCDate(),
+    week: isoWeek(d),
+    month: d.getUTCMonth() + 1,
+    year: d.getUTCFullYear(),
+    weekday: d.getUTCDay(),
+  };
+}
+
 const byKey = <T>(rows: T[], key: (r: T) => string) => [...rows].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 
 /** Every star table's expected rows, sorted by key. */
@@ -116,17 +130,5 @@ export function expectedStar(songRecords: Obj[], events: Obj[]) {
   );
 
   const times = [...new Set([...plays.values()].map((e) => e.ts as number))].sort((a, b) => a - b);
-  const time = times.map((ms) => {
-    const d = new Date(ms);
-    return {
-      start_time: d,
-      hour: d.getUTCHours(),
-      day: d.getUTCDate(),
-      week: isoWeek(d),
-      month: d.getUTCMonth() + 1,
-      year: d.getUTCFullYear(),
-      weekday: d.getUTCDay(),
-    };
-  });
-  return { songs, artists, users, songplays, time };
+  return { songs, artists, users, songplays, time: times.map(timeRow) };
 }
