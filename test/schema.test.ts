@@ -102,6 +102,11 @@ describe('schema', () => {
     const { rows } = await sql<{ indexname: string }>`select indexname from pg_indexes where schemaname = 'public' and indexname not like 'kysely_%' order by 1`.execute(wh.db);
     expect(rows.map((r) => r.indexname)).toEqual([
       'artists_pkey',
+      'etl_run_files_pkey',
+      'etl_runs_pkey',
+      'etl_runs_started_at_idx',
+      'load_errors_run_id_file_line_idx',
+      'loaded_files_pkey',
       'songplays_natural_key',
       'songplays_pkey',
       'songplays_song_id_idx',

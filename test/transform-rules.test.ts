@@ -19,9 +19,11 @@ describe('load rules', () => {
     emptySongs = await writeTree({});
   });
   afterAll(() => wh.close());
-  beforeEach(async () => {
-    for (const t of [...STAR_TABLES]) await wh.db.deleteFrom(t).execute();
-  });
+  // Empty star tables and manifest: each test starts from a warehouse that has loaded nothing.
+  const reset = async () => {
+    for (const t of [...STAR_TABLES, 'loaded_files'] as const) await wh.db.deleteFrom(t).execute();
+  };
+  beforeEach(reset);
 
   const load = async (logs: Record<string, string>, songs: Record<string, string> = {}) =>
     runEtl(wh, { songsDir: Object.keys(songs).length ? await writeTree(songs) : emptySongs, logsDir: await writeTree(logs) });
@@ -60,7 +62,7 @@ describe('load rules', () => {
     }));
     for (const d of days) await load(d);
     const inOrder = await starSnapshot(wh.db);
-    for (const t of STAR_TABLES) await wh.db.deleteFrom(t).execute();
+    await reset();
     for (const d of [...days].reverse()) await load(d);
     expect(await starSnapshot(wh.db)).toEqual(inOrder);
     expect(inOrder.users[0]!.level).toBe('free');

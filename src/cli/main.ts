@@ -5,6 +5,7 @@ import { type Config, loadConfig } from '../config.js';
 import { openWarehouse, type Warehouse } from '../db/connection.js';
 import { migrateDown, migrateToLatest, migrator } from '../db/migrate.js';
 import { type EtlSummary, runEtl } from '../etl/pipeline.js';
+import { listRuns } from '../etl/runs.js';
 import { generate } from '../generate/generator.js';
 import { topSongs } from '../queries/index.js';
 import { table } from './format.js';
@@ -22,7 +23,12 @@ async function withWarehouse<T>(quiet: boolean, run: (wh: Warehouse) => Promise<
 
 function printSummary(summary: EtlSummary): void {
   const out = process.stdout;
-  out.write(`Read ${summary.files.songs} song files and ${summary.files.events} log files.\n`);
+  const { files, loadedFiles } = summary;
+  out.write(`Run ${summary.runId}\n`);
+  out.write(
+    `Found ${files.songs} song files and ${files.events} log files; loaded ${loadedFiles.songs} and ${loadedFiles.events} ` +
+      `(the rest were loaded before and have not changed).\n`,
+  );
   out.write(`Staged ${summary.staged.songs} songs and ${summary.staged.events} events; ${summary.rejected} bad record(s).\n`);
   for (const r of summary.rejects.slice(0, 10)) out.write(`  rejected ${r.file}:${r.line}: ${r.reason}\n`);
   out.write(
@@ -40,9 +46,12 @@ function printSummary(summary: EtlSummary): void {
 }
 
 /** The machine-readable summary that `--json` prints. */
-function jsonSummary(summary: EtlSummary) {
+function jsonSummary(summary: EtlSummary, wh: Warehouse) {
   return {
+    runId: summary.runId,
+    warehouse: wh.describe(),
     files: summary.files,
+    loadedFiles: summary.loadedFiles,
     staged: summary.staged,
     rejected: summary.rejected,
     rejects: summary.rejects,
@@ -59,6 +68,7 @@ const etlOptions = (y: Argv) =>
     .option('logs', { type: 'string', describe: 'Directory of event logs (default: SPARKIFY_LOGS or ./data/log_data)' })
     .option('max-errors', { type: 'number', default: 0, describe: 'Bad records tolerated before the run fails' })
     .option('check', { type: 'boolean', default: true, describe: 'Run data-quality checks before committing (--no-check skips)' })
+    .option('full-refresh', { type: 'boolean', default: false, describe: 'Reload every file, not only new and changed ones' })
     .option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable summary' });
 
 /** Builds the `sparkify` command line. */
@@ -72,18 +82,19 @@ export function cli(argv: string[]) {
       etlOptions,
       async (args) => {
         const config = loadConfig();
-        const summary = await withWarehouse(args.json, async (wh) => {
+        await withWarehouse(args.json, async (wh) => {
           await migrateToLatest(wh.db);
-          return runEtl(wh, {
+          const summary = await runEtl(wh, {
             songsDir: path.resolve(args.songs ?? config.songsDir),
             logsDir: path.resolve(args.logs ?? config.logsDir),
             maxErrors: args['max-errors'],
             check: args.check,
+            fullRefresh: args['full-refresh'],
             progress: consoleProgress(process.stderr, args.json),
           });
+          if (args.json) process.stdout.write(`${JSON.stringify(jsonSummary(summary, wh), null, 2)}\n`);
+          else printSummary(summary);
         });
-        if (args.json) process.stdout.write(`${JSON.stringify(jsonSummary(summary), null, 2)}\n`);
-        else printSummary(summary);
       },
     )
     .command(
@@ -100,6 +111,21 @@ export function cli(argv: string[]) {
           }
           const done = args.action === 'latest' ? await migrateToLatest(wh.db) : await migrateDown(wh.db);
           process.stdout.write(done.length ? `${done.join('\n')}\n` : 'Nothing to do.\n');
+        });
+      },
+    )
+    .command(
+      'runs',
+      'List recent ETL runs with their status and counts',
+      (y) =>
+        y
+          .option('limit', { type: 'number', default: 20, describe: 'How many runs' })
+          .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      async (args) => {
+        await withWarehouse(true, async (wh) => {
+          await migrateToLatest(wh.db);
+          const runs = await listRuns(wh.db, args.limit);
+          process.stdout.write(args.json ? `${JSON.stringify(runs, null, 2)}\n` : `${table(runs)}\n`);
         });
       },
     )
@@ -146,7 +172,7 @@ export function cli(argv: string[]) {
           });
           const top = await topSongs(wh.db, { limit: 5 });
           if (args.json) {
-            process.stdout.write(`${JSON.stringify({ ...jsonSummary(summary), topSongs: top }, null, 2)}\n`);
+            process.stdout.write(`${JSON.stringify({ ...jsonSummary(summary, wh), topSongs: top }, null, 2)}\n`);
             return;
           }
           printSummary(summary);
@@ -155,7 +181,7 @@ export function cli(argv: string[]) {
         }, config);
       },
     )
-    .demandCommand(1, 'Name a command: etl, migrate, generate or demo (see --help).')
+    .demandCommand(1, 'Name a command: etl, runs, migrate, generate or demo (see --help).')
     .strict()
     .help()
     .alias('h', 'help')

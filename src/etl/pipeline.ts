@@ -1,11 +1,15 @@
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Warehouse } from '../db/connection.js';
+import { acquireEtlLock } from '../db/lock.js';
 import { STAR_TABLES, type StarTable } from '../types/database.js';
-import { EVENT_SOURCE, SONG_SOURCE } from '../types/raw.js';
+import { EVENT_SOURCE, SONG_SOURCE, type SourceSpec } from '../types/raw.js';
 import { CheckFailedError, type CheckResult, runChecks } from './checks.js';
-import { listDataFiles } from './files.js';
-import type { Reject } from './records.js';
-import { type FileStats, stageLocalFiles } from './stage.js';
+import { type DataFile, listDataFiles } from './files.js';
+import { filesToLoad, markLoaded } from './manifest.js';
+import { reconcileStaging } from './reconcile.js';
+import { abandonStaleRuns, describeRunningRun, finishRun, recordFilesAndRejects, startRun } from './runs.js';
+import { type FileStats, RejectBudgetError, type StageResult, stageLocalFiles } from './stage.js';
 import { type TransformCounts, transformStaged } from './transform/index.js';
 
 /** Reports progress; the CLI draws bars on a terminal and plain lines elsewhere. */
@@ -22,15 +26,20 @@ export interface EtlOptions {
   maxErrors?: number;
   /** Run the data-quality checks before committing (default true). */
   check?: boolean;
+  /** Load every file, not only new and changed ones (default false). */
+  fullRefresh?: boolean;
   progress?: Progress;
 }
 
 export interface EtlSummary {
+  runId: string;
+  /** Files found, and of those the ones loaded (new or changed, or all with fullRefresh). */
   files: { songs: number; events: number };
+  loadedFiles: { songs: number; events: number };
   staged: { songs: number; events: number };
   rejected: number;
-  /** The first bad records, when the budget allowed some. */
-  rejects: Reject[];
+  /** The bad records the budget allowed. */
+  rejects: StageResult['rejects'];
   fileStats: FileStats[];
   transform: TransformCounts;
   /** Row counts of the star tables after the run. */
@@ -42,30 +51,62 @@ export interface EtlSummary {
 const silent: Progress = { phase() {}, advance() {}, done() {} };
 
 /**
- * Runs the ETL: stage the song and log files, then transform into the star tables and check them
- * in one transaction, so a failure at any point leaves the star tables as they were.
+ * Runs the ETL under the warehouse's ETL lock: stage the new and changed files, then transform,
+ * check, record the files as loaded and close the run, all in one transaction, so a failure or a
+ * kill at any point leaves the star tables as they were and the next run starts from there.
  */
 export async function runEtl(wh: Warehouse, options: EtlOptions): Promise<EtlSummary> {
+  const release = await acquireEtlLock(wh, () => describeRunningRun(wh.db));
+  try {
+    await abandonStaleRuns(wh.db);
+    const runId = randomUUID();
+    const { progress: _, ...loggedOptions } = options;
+    await startRun(wh.db, runId, loggedOptions);
+    try {
+      return await loadRun(wh, runId, options);
+    } catch (error) {
+      // The run's record survives its failure: why it failed, and the rejects that made it fail.
+      const files = error instanceof RejectBudgetError ? error.files : [];
+      await wh.db
+        .transaction()
+        .execute(async (trx) => {
+          if (error instanceof RejectBudgetError) await recordFilesAndRejects(trx, runId, files, error.rejects);
+          await finishRun(trx, runId, 'failed', files, error);
+        })
+        .catch(() => {}); // the original error matters more than a failure to record it
+      throw error;
+    }
+  } finally {
+    await release();
+  }
+}
+
+async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promise<EtlSummary> {
   const progress = options.progress ?? silent;
   const t0 = performance.now();
-  const songFiles = await listDataFiles(options.songsDir, 'Song (--songs)');
-  const eventFiles = await listDataFiles(options.logsDir, 'Log (--logs)');
-  const totalBytes = [...songFiles, ...eventFiles].reduce((sum, f) => sum + f.size, 0);
+  const found = {
+    songs: await listDataFiles(options.songsDir, 'Song (--songs)'),
+    events: await listDataFiles(options.logsDir, 'Log (--logs)'),
+  };
+  const pick = (source: SourceSpec['name'], files: DataFile[]) => (options.fullRefresh ? files : filesToLoad(wh.db, source, files));
+  const load = { songs: await pick('songs', found.songs), events: await pick('events', found.events) };
+  const totalBytes = [...load.songs, ...load.events].reduce((sum, f) => sum + f.size, 0);
 
-  progress.phase(`Staging ${songFiles.length} song and ${eventFiles.length} log files`, totalBytes);
-  let staged;
+  progress.phase(`Staging ${load.songs.length} song and ${load.events.length} log files`, totalBytes);
+  let staged: StageResult;
   try {
     staged = await stageLocalFiles(
       await wh.pool(),
       [
-        { source: SONG_SOURCE, files: songFiles },
-        { source: EVENT_SOURCE, files: eventFiles },
+        { source: SONG_SOURCE, files: load.songs },
+        { source: EVENT_SOURCE, files: load.events },
       ],
       { maxErrors: options.maxErrors ?? 0, onBytes: (n) => progress.advance(n) },
     );
   } finally {
     progress.done();
   }
+  await reconcileStaging(wh.db, staged.files);
   const t1 = performance.now();
 
   const { transform, tables, checks } = await wh.db.transaction().execute(async (trx) => {
@@ -77,6 +118,9 @@ export async function runEtl(wh: Warehouse, options: EtlOptions): Promise<EtlSum
       checks = await runChecks(trx);
       if (checks.some((c) => !c.passed)) throw new CheckFailedError(checks);
     }
+    await markLoaded(trx, runId, staged.files.map(({ source, file }) => ({ source, file })));
+    await recordFilesAndRejects(trx, runId, staged.files, staged.rejects);
+    await finishRun(trx, runId, 'succeeded', staged.files);
     const tables = await countStarTables(trx);
     return { transform, tables, checks };
   });
@@ -84,9 +128,11 @@ export async function runEtl(wh: Warehouse, options: EtlOptions): Promise<EtlSum
   const t2 = performance.now();
 
   return {
-    files: { songs: songFiles.length, events: eventFiles.length },
+    runId,
+    files: { songs: found.songs.length, events: found.events.length },
+    loadedFiles: { songs: load.songs.length, events: load.events.length },
     staged: staged.staged,
-    rejected: staged.rejected,
+    rejected: staged.rejects.length,
     rejects: staged.rejects,
     fileStats: staged.files,
     transform,

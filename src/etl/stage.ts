@@ -12,11 +12,10 @@ export interface StageInput {
   files: DataFile[];
 }
 
-/** What staging did with one file. */
+/** What staging did with one file: read = staged + rejected. */
 export interface FileStats {
-  file: string;
+  file: DataFile;
   source: SourceSpec['name'];
-  size: number;
   read: number;
   staged: number;
   rejected: number;
@@ -24,9 +23,8 @@ export interface FileStats {
 
 export interface StageResult {
   files: FileStats[];
-  /** The first rejects (at most REJECTS_KEPT); `rejected` counts them all. */
-  rejects: Reject[];
-  rejected: number;
+  /** Every reject (at most the error budget plus the one that broke it). */
+  rejects: (Reject & { source: SourceSpec['name'] })[];
   staged: Record<SourceSpec['name'], number>;
 }
 
@@ -41,8 +39,9 @@ export interface StageOptions {
 export class RejectBudgetError extends Error {
   override name = 'RejectBudgetError';
   constructor(
-    readonly rejects: Reject[],
+    readonly rejects: StageResult['rejects'],
     readonly maxErrors: number,
+    readonly files: FileStats[],
   ) {
     const shown = rejects.slice(0, 5).map((r) => `  ${r.file}:${r.line}: ${r.reason}`);
     super(
@@ -52,7 +51,6 @@ export class RejectBudgetError extends Error {
   }
 }
 
-const REJECTS_KEPT = 1000;
 const BATCH_CHARS = 1 << 18; // COPY writes of ~256 KiB keep per-write overhead negligible
 
 /**
@@ -60,7 +58,7 @@ const BATCH_CHARS = 1 << 18; // COPY writes of ~256 KiB keep per-write overhead 
  * one transaction: either every good record is staged or, past the error budget, nothing changes.
  */
 export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], options: StageOptions): Promise<StageResult> {
-  const result: StageResult = { files: [], rejects: [], rejected: 0, staged: { songs: 0, events: 0 } };
+  const result: StageResult = { files: [], rejects: [], staged: { songs: 0, events: 0 } };
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -84,7 +82,7 @@ async function copySource(client: pg.PoolClient, { source, files }: StageInput, 
   try {
     let batch = '';
     for (const file of files) {
-      const stats: FileStats = { file: file.path, source: source.name, size: file.size, read: 0, staged: 0, rejected: 0 };
+      const stats: FileStats = { file, source: source.name, read: 0, staged: 0, rejected: 0 };
       result.files.push(stats);
       for await (const texts of readJsonTexts(file.path, options.onBytes)) {
         for (const text of texts) {
@@ -95,9 +93,8 @@ async function copySource(client: pg.PoolClient, { source, files }: StageInput, 
             batch += row;
           } else {
             stats.rejected++;
-            result.rejected++;
-            if (result.rejects.length < REJECTS_KEPT) result.rejects.push(row);
-            if (result.rejected > options.maxErrors) throw new RejectBudgetError(result.rejects, options.maxErrors);
+            result.rejects.push({ ...row, source: source.name });
+            if (result.rejects.length > options.maxErrors) throw new RejectBudgetError(result.rejects, options.maxErrors, result.files);
           }
         }
         if (batch.length >= BATCH_CHARS) {

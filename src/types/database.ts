@@ -110,6 +110,59 @@ export interface TimeTable {
   weekday: number;
 }
 
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'abandoned';
+
+/** One row per ETL run; a run killed mid-way stays 'running' until the next run marks it 'abandoned'. */
+export interface EtlRunsTable {
+  run_id: string;
+  started_at: Date;
+  finished_at: Date | null;
+  status: RunStatus;
+  /** The run's options as JSON (never a secret). */
+  options: string;
+  files: number | null;
+  records_read: number | null;
+  staged: number | null;
+  rejected: number | null;
+  error: string | null;
+}
+
+/** Per run and file: records read = staged + rejected. */
+export interface EtlRunFilesTable {
+  run_id: string;
+  source: 'songs' | 'events';
+  /** Relative to the source directory. */
+  path: string;
+  size: number;
+  /** SHA-256 of the file's bytes, hex. */
+  hash: string;
+  records_read: number;
+  staged: number;
+  rejected: number;
+}
+
+/** Records that could not be loaded, with where they were and why. */
+export interface LoadErrorsTable {
+  run_id: string;
+  source: 'songs' | 'events';
+  file: string;
+  /** 1-based line the record starts on. */
+  line: number;
+  reason: string;
+  /** The record's text, cut to a bound. */
+  raw: string;
+}
+
+/** The manifest: files whose records are in the warehouse, by content, so unchanged files are skipped. */
+export interface LoadedFilesTable {
+  source: 'songs' | 'events';
+  path: string;
+  size: number;
+  hash: string;
+  run_id: string;
+  loaded_at: Date;
+}
+
 /** Every table of the warehouse, by name. */
 export interface Database {
   staging_events: StagingEventsTable;
@@ -119,6 +172,10 @@ export interface Database {
   songs: SongsTable;
   artists: ArtistsTable;
   time: TimeTable;
+  etl_runs: EtlRunsTable;
+  etl_run_files: EtlRunFilesTable;
+  load_errors: LoadErrorsTable;
+  loaded_files: LoadedFilesTable;
 }
 
 /** The star tables, in load order. */

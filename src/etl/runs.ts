@@ -1,0 +1,105 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../types/database.js';
+import type { FileStats, StageResult } from './stage.js';
+
+const ERROR_LIMIT = 4000;
+const REASON_LIMIT = 1000;
+
+/** Records the start of a run. */
+export async function startRun(db: Kysely<Database>, runId: string, options: object): Promise<void> {
+  await db
+    .insertInto('etl_runs')
+    .values({ run_id: runId, started_at: new Date(), status: 'running', options: JSON.stringify(options) })
+    .execute();
+}
+
+/** Runs still 'running' while we hold the ETL lock died mid-way (killed, crashed): say so. */
+export async function abandonStaleRuns(db: Kysely<Database>): Promise<number> {
+  const result = await db
+    .updateTable('etl_runs')
+    .set({ status: 'abandoned', finished_at: new Date() })
+    .where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** The run that is loading now, as words for a "busy" message. */
+export async function describeRunningRun(db: Kysely<Database>): Promise<string> {
+  const run = await db
+    .selectFrom('etl_runs')
+    .select(['run_id', 'started_at'])
+    .where('status', '=', 'running')
+    .orderBy('started_at', 'desc')
+    .executeTakeFirst();
+  return run ? `run ${run.run_id}, started ${run.started_at.toISOString()}` : 'a run that has not recorded itself yet';
+}
+
+/** Writes a run's per-file counts and its rejects. */
+export async function recordFilesAndRejects(db: Kysely<Database>, runId: string, files: FileStats[], rejects: StageResult['rejects']) {
+  for (let i = 0; i < files.length; i += 500) {
+    await db
+      .insertInto('etl_run_files')
+      .values(
+        files.slice(i, i + 500).map((f) => ({
+          run_id: runId,
+          source: f.source,
+          path: f.file.relPath,
+          size: f.file.size,
+          hash: f.file.hash,
+          records_read: f.read,
+          staged: f.staged,
+          rejected: f.rejected,
+        })),
+      )
+      .execute();
+  }
+  for (let i = 0; i < rejects.length; i += 500) {
+    await db
+      .insertInto('load_errors')
+      .values(
+        rejects.slice(i, i + 500).map((r) => ({
+          run_id: runId,
+          source: r.source,
+          file: r.file,
+          line: r.line,
+          reason: r.reason.slice(0, REASON_LIMIT),
+          raw: r.raw,
+        })),
+      )
+      .execute();
+  }
+}
+
+/** Closes a run with its totals; in the publishing transaction for a success. */
+export async function finishRun(
+  db: Kysely<Database> | Transaction<Database>,
+  runId: string,
+  status: 'succeeded' | 'failed',
+  files: FileStats[],
+  error?: unknown,
+): Promise<void> {
+  const sum = (key: 'read' | 'staged' | 'rejected') => files.reduce((n, f) => n + f[key], 0);
+  await db
+    .updateTable('etl_runs')
+    .set({
+      status,
+      finished_at: new Date(),
+      files: files.length,
+      records_read: sum('read'),
+      staged: sum('staged'),
+      rejected: sum('rejected'),
+      error: error === undefined ? null : (error instanceof Error ? error.message : String(error)).slice(0, ERROR_LIMIT),
+    })
+    .where('run_id', '=', runId)
+    .execute();
+}
+
+/** The most recent runs, newest first. */
+export async function listRuns(db: Kysely<Database>, limit = 20) {
+  return db
+    .selectFrom('etl_runs')
+    .select(['run_id', 'started_at', 'finished_at', 'status', 'files', 'records_read', 'staged', 'rejected', 'error'])
+    .orderBy('started_at', 'desc')
+    .limit(limit)
+    .execute();
+}
