@@ -65,6 +65,8 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
     for (const { source } of inputs) await client.query(`truncate table ${quoteIdent(source.table)}`);
     for (const input of inputs) await copySource(client, input, result, options);
     await client.query('commit');
+    // Statistics for the transforms' planner: without them it guesses and picks nested loops.
+    for (const { source } of inputs) await client.query(`analyze ${quoteIdent(source.table)}`);
   } catch (error) {
     await client.query('rollback').catch(() => {});
     throw error;

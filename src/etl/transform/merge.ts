@@ -41,6 +41,8 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
 
   await db.schema.dropTable(src).ifExists().execute();
   await db.schema.createTable(src).temporary().as(rule.source(trx)).execute();
+  // Fresh statistics, or the planner guesses the temporary table's size and may nest-loop the joins below.
+  await sql`analyze ${sql.table(src)}`.execute(db);
 
   if (rule.precedence) {
     const { column, wins } = rule.precedence;
@@ -82,5 +84,7 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
 
   await db.schema.dropTable(src).execute();
   const changed = Number(result.numChangedRows ?? 0);
+  // The next rules join this table: let the planner see what it now holds.
+  if (changed > 0) await sql`analyze ${sql.table(target)}`.execute(db);
   return { inserted: changed - matched.n, updated: matched.n };
 }

@@ -1,0 +1,86 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openWarehouse } from '../src/db/connection.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { runEtl } from '../src/etl/pipeline.js';
+import { generate } from '../src/generate/generator.js';
+import { createTestDatabase } from './helpers/db.js';
+import { ROOT } from './helpers/cli.js';
+import { starSnapshot } from './helpers/snapshot.js';
+
+/** Starts `sparkify etl` and SIGKILLs it when its progress output shows `line`, or after `ms`. */
+function killRun(env: Record<string, string>, args: string[], when: { line?: string; ms?: number }): Promise<{ killed: boolean }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(ROOT, 'bin/sparkify.js'), 'etl', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let killed = false;
+    const kill = () => {
+      killed = child.kill('SIGKILL');
+    };
+    let seen = '';
+    child.stderr.on('data', (chunk) => {
+      seen += chunk;
+      if (when.line && seen.includes(when.line)) kill();
+    });
+    if (when.ms !== undefined) setTimeout(kill, when.ms);
+    child.on('exit', (code, signal) => resolve({ killed: signal === 'SIGKILL' && killed }));
+  });
+}
+
+describe('crash safety', () => {
+  let data: string;
+  let songs: string;
+  let logs: string;
+  let reference: Awaited<ReturnType<typeof starSnapshot>>;
+  beforeAll(async () => {
+    data = await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-crash-'));
+    await generate({ out: data, songs: 400, events: 30000, seed: 3, days: 6 });
+    songs = path.join(data, 'song_data');
+    logs = path.join(data, 'log_data');
+    // The state of one clean run, for comparison.
+    const { url, drop } = await createTestDatabase();
+    const wh = openWarehouse({ config: { home: '', databaseUrl: url, songsDir: '', logsDir: '' } });
+    await migrateToLatest(wh.db);
+    await runEtl(wh, { songsDir: songs, logsDir: logs });
+    reference = await starSnapshot(wh.db);
+    await wh.destroy();
+    await drop();
+  });
+  afterAll(() => fs.rm(data, { recursive: true, force: true }));
+
+  const points: { name: string; when: { line?: string; ms?: number } }[] = [
+    { name: 'while staging', when: { line: 'Staging' } },
+    { name: 'while loading songs', when: { line: 'Loading songs' } },
+    { name: 'while loading users', when: { line: 'Loading users' } },
+    { name: 'while loading songplays', when: { line: 'Loading songplays' } },
+    { name: 'while checking, just before commit', when: { line: 'Checking' } },
+    { name: 'at a moment chosen by the clock', when: { ms: 1500 } },
+  ];
+
+  it.each(points)('a run killed $name, then run again, ends in the state of one clean run', async ({ when }) => {
+    const { url, drop } = await createTestDatabase();
+    try {
+      const { killed } = await killRun({ DATABASE_URL: url }, ['--songs', songs, '--logs', logs], when);
+      expect(killed).toBe(true);
+      const wh = openWarehouse({ config: { home: '', databaseUrl: url, songsDir: '', logsDir: '' } });
+      try {
+        await migrateToLatest(wh.db);
+        await runEtl(wh, { songsDir: songs, logsDir: logs });
+        expect(await starSnapshot(wh.db)).toEqual(reference);
+        const statuses = (await wh.db.selectFrom('etl_runs').select('status').orderBy('started_at').execute()).map((r) => r.status);
+        expect(statuses.at(-1)).toBe('succeeded');
+        expect(statuses.filter((s) => s === 'running')).toEqual([]);
+      } finally {
+        await wh.destroy();
+      }
+    } finally {
+      await drop();
+    }
+  });
+});

@@ -1,0 +1,213 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { acquireEtlLock, EtlBusyError } from '../src/db/lock.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { openWarehouse } from '../src/db/connection.js';
+import { runEtl } from '../src/etl/pipeline.js';
+import { RejectBudgetError } from '../src/etl/stage.js';
+import { STAR_TABLES } from '../src/types/database.js';
+import { createTestDatabase, openTestWarehouse } from './helpers/db.js';
+import { sparkify } from './helpers/cli.js';
+import { event, writeTree } from './helpers/files.js';
+import { starSnapshot } from './helpers/snapshot.js';
+
+const BAD_LOGS = path.resolve(import.meta.dirname, 'fixtures/bad-logs');
+
+/** The fixture corpus: which records are bad, where, and why (written by hand, see fixtures/bad-logs). */
+const EXPECTED_REJECTS = [
+  { file: 'missing-page.json', line: 1, reason: /missing required field "page"/ },
+  { file: 'missing-ts.json', line: 2, reason: /missing required field "ts"/ },
+  { file: 'not-json.json', line: 2, reason: /not valid JSON/ },
+  { file: 'not-object.json', line: 2, reason: /not a JSON object but an array/ },
+  { file: 'too-long.json', line: 2, reason: /field "level" is 17 bytes long, more than its column's 16/ },
+  { file: 'truncated.json', line: 2, reason: /cut off by the end of the file/ },
+  { file: 'wrong-type.json', line: 2, reason: /field "userId" should be a string/ },
+];
+const GOOD_PLAYS = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 18, 19];
+
+describe('nothing lost', () => {
+  let wh: Awaited<ReturnType<typeof openTestWarehouse>>;
+  let noSongs: string;
+  beforeAll(async () => {
+    wh = await openTestWarehouse();
+    noSongs = await writeTree({});
+  });
+  afterAll(() => wh.close());
+  beforeEach(async () => {
+    for (const t of [...STAR_TABLES, 'loaded_files', 'load_errors', 'etl_run_files', 'etl_runs'] as const) await wh.db.deleteFrom(t).execute();
+  });
+
+  describe('bad records', () => {
+    it('go to load_errors with file, line, reason and raw text while the good records of the same files load', async () => {
+      const summary = await runEtl(wh, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 10 });
+      expect(summary.rejected).toBe(EXPECTED_REJECTS.length);
+      const errors = await wh.db.selectFrom('load_errors').selectAll().orderBy('file').orderBy('line').execute();
+      expect(errors).toHaveLength(EXPECTED_REJECTS.length);
+      EXPECTED_REJECTS.forEach((want, i) => {
+        expect(errors[i]).toMatchObject({ run_id: summary.runId, source: 'events', file: path.join(BAD_LOGS, '2018/11', want.file), line: want.line });
+        expect(errors[i]!.reason).toMatch(want.reason);
+      });
+      const raw = await fs.readFile(path.join(BAD_LOGS, '2018/11/not-json.json'), 'utf8');
+      expect(errors.find((e) => e.file.endsWith('not-json.json'))!.raw).toBe(raw.split('\n')[1]);
+
+      const plays = await wh.db.selectFrom('songplays').select('item_in_session').orderBy('item_in_session').execute();
+      expect(plays.map((p) => p.item_in_session)).toEqual(GOOD_PLAYS);
+    });
+
+    it('are reconciled per file: read = staged + rejected, recorded with the run', async () => {
+      const summary = await runEtl(wh, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 10 });
+      const files = await wh.db.selectFrom('etl_run_files').selectAll().where('run_id', '=', summary.runId).orderBy('path').execute();
+      expect(files).toHaveLength(12);
+      for (const f of files) expect(f.records_read).toBe(f.staged + f.rejected);
+      const rejectedPerFile = Object.fromEntries(files.map((f) => [path.basename(f.path), f.rejected]));
+      for (const r of EXPECTED_REJECTS) expect(rejectedPerFile[r.file]).toBe(1);
+      expect(files.find((f) => f.path.endsWith('empty.json'))).toMatchObject({ records_read: 0, staged: 0, rejected: 0 });
+      const run = await wh.db.selectFrom('etl_runs').selectAll().where('run_id', '=', summary.runId).executeTakeFirstOrThrow();
+      expect(run).toMatchObject({ status: 'succeeded', files: 12, records_read: 24, staged: 17, rejected: 7 });
+    });
+
+    it('past the budget fail the run, are recorded, and leave the star tables exactly as they were', async () => {
+      await runEtl(wh, { songsDir: noSongs, logsDir: await writeTree({ 'ok.json': event({ userId: '1' }) }) });
+      const before = await starSnapshot(wh.db);
+      const run = runEtl(wh, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 3 });
+      await expect(run).rejects.toThrow(RejectBudgetError);
+      await expect(run).rejects.toThrow(/missing-page\.json:1: missing required field "page"/);
+      expect(await starSnapshot(wh.db)).toEqual(before);
+      const failed = await wh.db.selectFrom('etl_runs').selectAll().where('status', '=', 'failed').execute();
+      expect(failed).toHaveLength(1);
+      expect(failed[0]!.error).toMatch(/error budget of 3/);
+      const errors = await wh.db.selectFrom('load_errors').select(['file', 'run_id']).execute();
+      expect(errors).toHaveLength(4); // the budget, and the one that broke it
+      expect(new Set(errors.map((e) => e.run_id))).toEqual(new Set([failed[0]!.run_id]));
+      // The failed run's files were not marked loaded: the next run tries them again.
+      expect(await wh.db.selectFrom('loaded_files').select('path').execute()).toEqual([{ path: 'ok.json' }]);
+    });
+
+    it('on the command line: exit non-zero and print the first rejects with file, line and reason', async () => {
+      const result = await sparkify(['etl', '--songs', noSongs, '--logs', BAD_LOGS, '--max-errors', '1'], { DATABASE_URL: wh.url });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`${path.join(BAD_LOGS, '2018/11/missing-page.json')}:1: missing required field "page"`);
+      expect(result.stderr).toContain(`${path.join(BAD_LOGS, '2018/11/missing-ts.json')}:2: missing required field "ts"`);
+      expect(await wh.db.selectFrom('songplays').select('songplay_id').execute()).toEqual([]);
+    });
+  });
+
+  describe('incremental loads', () => {
+    const day = (d: number, extra: string[] = []) =>
+      [
+        event({ userId: '5', page: 'NextSong', song: `S${d}`, artist: 'A', length: d, ts: Date.UTC(2018, 10, d, 12), sessionId: d, level: d % 2 ? 'free' : 'paid' }),
+        ...extra,
+      ].join('\n');
+
+    it('load only new or changed files; --full-refresh reloads all without changing anything', async () => {
+      const logs = await writeTree({ '2018/11/01.json': day(1), '2018/11/02.json': day(2) });
+      const first = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(first.loadedFiles.events).toBe(2);
+
+      const again = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(again.loadedFiles).toEqual({ songs: 0, events: 0 });
+      expect(again.staged.events).toBe(0);
+
+      await fs.writeFile(path.join(logs, '2018/11/03.json'), day(3));
+      const next = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(next.loadedFiles.events).toBe(1);
+      expect(next.tables.songplays).toBe(3);
+
+      // A changed file is reloaded whole, without duplicating the plays it already gave.
+      await fs.writeFile(path.join(logs, '2018/11/02.json'), day(2, [event({ userId: '6', ts: Date.UTC(2018, 10, 2, 13), sessionId: 99 })]));
+      const changed = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(changed.loadedFiles.events).toBe(1);
+      expect(changed.tables).toMatchObject({ songplays: 3, users: 2 });
+
+      const before = await starSnapshot(wh.db);
+      const full = await runEtl(wh, { songsDir: noSongs, logsDir: logs, fullRefresh: true });
+      expect(full.loadedFiles.events).toBe(3);
+      for (const counts of Object.values(full.transform)) expect(counts).toMatchObject({ inserted: 0, updated: 0 });
+      expect(await starSnapshot(wh.db)).toEqual(before);
+    });
+
+    it('out of order (newer days first) ends in the same state as in order', async () => {
+      const days = [1, 2, 3, 4].map((d) => ({ [`2018/11/${d}.json`]: day(d) }));
+      const inOrder = await writeTree(Object.assign({}, ...days));
+      await runEtl(wh, { songsDir: noSongs, logsDir: inOrder });
+      const expected = await starSnapshot(wh.db);
+      for (const t of [...STAR_TABLES, 'loaded_files'] as const) await wh.db.deleteFrom(t).execute();
+
+      const arriving = await writeTree({});
+      for (const d of [4, 2, 3, 1]) {
+        await fs.mkdir(path.join(arriving, '2018/11'), { recursive: true });
+        await fs.writeFile(path.join(arriving, `2018/11/${d}.json`), day(d));
+        await runEtl(wh, { songsDir: noSongs, logsDir: arriving });
+      }
+      expect(await starSnapshot(wh.db)).toEqual(expected);
+      expect(expected.users[0]!.level).toBe('paid'); // day 4, the latest
+    });
+  });
+
+  describe('concurrency', () => {
+    it('a second ETL run stops at once, naming the run that holds the warehouse', async () => {
+      const logs = await writeTree({ 'a.json': event({}) });
+      const release = await acquireEtlLock(wh, async () => '');
+      await wh.db.insertInto('etl_runs').values({ run_id: 'the-other-run', started_at: new Date(), status: 'running', options: '{}' }).execute();
+      try {
+        const other = openWarehouse({ config: { home: '/nonexistent', databaseUrl: wh.url, songsDir: '', logsDir: '' } });
+        await expect(runEtl(other, { songsDir: noSongs, logsDir: logs })).rejects.toThrow(EtlBusyError);
+        await expect(runEtl(other, { songsDir: noSongs, logsDir: logs })).rejects.toThrow(/Another ETL run is loading this warehouse \(run the-other-run/);
+        await other.destroy();
+      } finally {
+        await release();
+      }
+      // Once the lock is free, the next run marks the dead run abandoned and loads.
+      const summary = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(summary.tables.songplays).toBe(0);
+      expect((await wh.db.selectFrom('etl_runs').select('status').where('run_id', '=', 'the-other-run').executeTakeFirstOrThrow()).status).toBe('abandoned');
+    });
+
+    it('two ETL processes started together never interleave: one loads, the other stops or runs after it', async () => {
+      const logs = await writeTree({ 'a.json': [1, 2, 3].map((i) => event({ page: 'NextSong', itemInSession: i, song: 's', artist: 'a', length: 1 })).join('\n') });
+      const env = { DATABASE_URL: wh.url };
+      const results = await Promise.all([1, 2].map(() => sparkify(['etl', '--songs', noSongs, '--logs', logs, '--json'], env)));
+      const ok = results.filter((r) => r.code === 0);
+      expect(ok.length).toBeGreaterThanOrEqual(1);
+      for (const r of results.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(/Another ETL run is loading this warehouse/);
+      expect((await wh.db.selectFrom('songplays').select('songplay_id').execute()).length).toBe(3);
+    });
+
+    it('concurrent migrations wait for each other and apply each migration once', async () => {
+      const { url, drop } = await createTestDatabase();
+      const config = { home: '/nonexistent', databaseUrl: url, songsDir: '', logsDir: '' };
+      const [a, b] = [openWarehouse({ config }), openWarehouse({ config })];
+      try {
+        const done = await Promise.all([migrateToLatest(a.db), migrateToLatest(b.db)]);
+        expect(done[0]!.length + done[1]!.length).toBe((await fs.readdir(path.resolve(import.meta.dirname, '../migrations'))).length);
+      } finally {
+        await a.destroy();
+        await b.destroy();
+        await drop();
+      }
+    });
+  });
+
+  describe('security', () => {
+    it('paths with quotes and SQL in them are data, never SQL', async () => {
+      const logs = await writeTree({ "o'brien; drop table songs;--/x\".json": event({ page: 'NextSong', song: "'; drop table users;--", artist: 'a', length: 1 }) });
+      const summary = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(summary.tables).toMatchObject({ songplays: 1, users: 1 });
+      expect((await wh.db.selectFrom('songplays').select('song_title').executeTakeFirstOrThrow()).song_title).toBe("'; drop table users;--");
+      expect((await wh.db.selectFrom('loaded_files').select('path').executeTakeFirstOrThrow()).path).toBe("o'brien; drop table songs;--/x\".json");
+    });
+
+    it('--json shows the warehouse with its password masked, and the password appears nowhere', async () => {
+      const logs = await writeTree({ 'a.json': event({}) });
+      const password = new URL(wh.url).password;
+      const result = await sparkify(['etl', '--songs', noSongs, '--logs', logs, '--json'], { DATABASE_URL: wh.url });
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout).warehouse).toBe(wh.url.replace(`:${password}@`, ':***@'));
+      expect(result.stdout + result.stderr).not.toContain(password);
+      const runs = await sparkify(['runs', '--json'], { DATABASE_URL: wh.url });
+      expect(runs.stdout + runs.stderr).not.toContain(password);
+      expect(JSON.parse(runs.stdout)[0]).toMatchObject({ status: 'succeeded', records_read: 1, staged: 1, rejected: 0 });
+    });
+  });
+});
