@@ -6,9 +6,12 @@ import { openWarehouse, type Warehouse } from '../db/connection.js';
 import { migrateDown, migrateToLatest, migrator } from '../db/migrate.js';
 import { type EtlSummary, runEtl } from '../etl/pipeline.js';
 import { listRuns } from '../etl/runs.js';
+import { type CheckResult, failures, runChecks } from '../etl/checks.js';
+import { updateReadme } from '../docs/er-diagram.js';
+import { readOnlyQuery } from '../db/read-only.js';
 import { generate } from '../generate/generator.js';
 import { topSongs } from '../queries/index.js';
-import { table } from './format.js';
+import { csv, table } from './format.js';
 import { consoleProgress } from './progress.js';
 
 /** Opens the configured warehouse for one command and always closes it (stopping an embedded server). */
@@ -39,10 +42,15 @@ function printSummary(summary: EtlSummary): void {
       }),
     )}\n`,
   );
-  const failed = summary.checks.filter((c) => !c.passed).length;
-  if (summary.checks.length) out.write(`Checks: ${summary.checks.length - failed} passed, ${failed} failed.\n`);
+  if (summary.checks.length) out.write(`Checks: ${checkTally(summary.checks)}.\n`);
   const s = summary.seconds;
   out.write(`Done in ${s.total.toFixed(2)} s (staging ${s.stage.toFixed(2)} s, transform ${s.transform.toFixed(2)} s).\n`);
+}
+
+function checkTally(results: CheckResult[]): string {
+  const warned = results.filter((r) => !r.passed && r.severity === 'warn').length;
+  const failed = failures(results).length;
+  return `${results.length - failed - warned} passed, ${failed} failed, ${warned} warning(s)`;
 }
 
 /** The machine-readable summary that `--json` prints. */
@@ -130,6 +138,51 @@ export function cli(argv: string[]) {
       },
     )
     .command(
+      'check',
+      'Run the data-quality checks on the warehouse; exits non-zero if any fails',
+      (y) => y.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      async (args) => {
+        const results = await withWarehouse(true, (wh) => runChecks(wh.db));
+        if (args.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+        else {
+          const mark = (r: CheckResult) => (r.passed ? 'pass' : r.severity === 'warn' ? 'WARN' : 'FAIL');
+          process.stdout.write(`${table(results.map((r) => ({ result: mark(r), check: r.name, offending: r.offending })))}\n`);
+          process.stdout.write(`${checkTally(results)}\n`);
+        }
+        if (failures(results).length) process.exitCode = 1;
+      },
+    )
+    .command(
+      'query <sql>',
+      'Run a read-only SQL query and print the rows',
+      (y) =>
+        y
+          .positional('sql', { type: 'string', demandOption: true, describe: 'The query' })
+          .option('json', { type: 'boolean', describe: 'Print JSON' })
+          .option('csv', { type: 'boolean', describe: 'Print CSV' })
+          .conflicts('json', 'csv'),
+      async (args) => {
+        const rows = await withWarehouse(true, (wh) => readOnlyQuery(wh, args.sql));
+        process.stdout.write(`${args.json ? JSON.stringify(rows, null, 2) : args.csv ? csv(rows) : table(rows)}\n`);
+      },
+    )
+    .command(
+      'docs',
+      'Write the Mermaid ER diagram of the migrated star schema into README.md',
+      (y) =>
+        y
+          .option('readme', { type: 'string', default: 'README.md', describe: 'The file with the schema markers' })
+          .option('check', { type: 'boolean', default: false, describe: 'Only report (exit 1) when the diagram is stale' }),
+      async (args) => {
+        const current = await withWarehouse(true, async (wh) => {
+          await migrateToLatest(wh.db);
+          return updateReadme(wh.db, path.resolve(args.readme), args.check);
+        });
+        if (args.check && !current) throw new Error(`${args.readme} has a stale schema diagram: run npm run docs:schema`);
+        process.stdout.write(current ? `${args.readme}: the schema diagram is current.\n` : `${args.readme}: schema diagram updated.\n`);
+      },
+    )
+    .command(
       'generate',
       'Write a synthetic data set in the Million Song and eventsim layouts',
       (y) =>
@@ -181,7 +234,7 @@ export function cli(argv: string[]) {
         }, config);
       },
     )
-    .demandCommand(1, 'Name a command: etl, runs, migrate, generate or demo (see --help).')
+    .demandCommand(1, 'Name a command (see --help).')
     .strict()
     .help()
     .alias('h', 'help')

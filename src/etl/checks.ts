@@ -1,16 +1,19 @@
 import { type Kysely, sql } from 'kysely';
-import type { Database, StarTable } from '../types/database.js';
+import { type Database, STAR_TABLES, type StarTable } from '../types/database.js';
 import { timestampFromEpochMillis } from './transform/expressions.js';
 
 /** A data-quality check: passes when it finds no offending rows. */
 export interface Check {
   name: string;
+  /** 'warn' checks are reported but never fail a run (e.g. a warehouse that has no songs yet). */
+  severity?: 'error' | 'warn';
   /** Counts the rows that break the rule. */
   offending(db: Kysely<Database>): Promise<number>;
 }
 
 export interface CheckResult {
   name: string;
+  severity: 'error' | 'warn';
   offending: number;
   passed: boolean;
 }
@@ -19,7 +22,7 @@ export interface CheckResult {
 export class CheckFailedError extends Error {
   override name = 'CheckFailedError';
   constructor(readonly results: CheckResult[]) {
-    const failed = results.filter((r) => !r.passed).map((r) => `  ${r.name}: ${r.offending} offending row(s)`);
+    const failed = failures(results).map((r) => `  ${r.name}: ${r.offending} offending row(s)`);
     super(`Data-quality checks failed:\n${failed.join('\n')}`);
   }
 }
@@ -42,6 +45,31 @@ function uniqueKey(table: StarTable, columns: string[]): Check {
         .select((eb) => eb.fn.countAll<number>().as('n'))
         .executeTakeFirst();
       return count(dupes);
+    },
+  };
+}
+
+function notNull(table: StarTable, columns: string[]): Check {
+  return {
+    name: `${table}: ${columns.join(', ')} not null`,
+    async offending(db) {
+      const rows = await (db as Kysely<any>)
+        .selectFrom(table)
+        .where((eb) => eb.or(columns.map((c) => eb(c, 'is', null))))
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      return count(rows);
+    },
+  };
+}
+
+function nonEmpty(table: StarTable): Check {
+  return {
+    name: `${table}: has rows`,
+    severity: 'warn',
+    async offending(db) {
+      const row = await (db as Kysely<any>).selectFrom(table).select(sql<number>`1`.as('one')).limit(1).executeTakeFirst();
+      return row ? 0 : 1;
     },
   };
 }
@@ -82,8 +110,13 @@ export const stagedPlaysLoaded: Check = {
   },
 };
 
-/** The checks the ETL runs before it commits. */
+/** The checks the ETL runs before it commits, and `sparkify check` runs on demand. */
 export const WAREHOUSE_CHECKS: readonly Check[] = [
+  notNull('songs', ['song_id']),
+  notNull('artists', ['artist_id']),
+  notNull('users', ['user_id']),
+  notNull('time', ['start_time']),
+  notNull('songplays', ['songplay_id', 'start_time', 'session_id', 'item_in_session']),
   uniqueKey('songs', ['song_id']),
   uniqueKey('artists', ['artist_id']),
   uniqueKey('users', ['user_id']),
@@ -94,14 +127,20 @@ export const WAREHOUSE_CHECKS: readonly Check[] = [
   reference('song_id', 'songs'),
   reference('artist_id', 'artists'),
   stagedPlaysLoaded,
+  ...STAR_TABLES.map(nonEmpty),
 ];
+
+/** The results that fail a run: failed checks of severity 'error'. */
+export function failures(results: CheckResult[]): CheckResult[] {
+  return results.filter((r) => !r.passed && r.severity === 'error');
+}
 
 /** Runs checks in order and returns every result. */
 export async function runChecks(db: Kysely<Database>, checks: readonly Check[] = WAREHOUSE_CHECKS): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   for (const check of checks) {
     const offending = await check.offending(db);
-    results.push({ name: check.name, offending, passed: offending === 0 });
+    results.push({ name: check.name, severity: check.severity ?? 'error', offending, passed: offending === 0 });
   }
   return results;
 }

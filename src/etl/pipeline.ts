@@ -4,7 +4,7 @@ import type { Warehouse } from '../db/connection.js';
 import { acquireEtlLock } from '../db/lock.js';
 import { STAR_TABLES, type StarTable } from '../types/database.js';
 import { EVENT_SOURCE, SONG_SOURCE, type SourceSpec } from '../types/raw.js';
-import { CheckFailedError, type CheckResult, runChecks } from './checks.js';
+import { CheckFailedError, type CheckResult, failures, runChecks } from './checks.js';
 import { type DataFile, listDataFiles } from './files.js';
 import { filesToLoad, markLoaded } from './manifest.js';
 import { reconcileStaging } from './reconcile.js';
@@ -116,7 +116,7 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
     if (options.check !== false) {
       progress.phase('Checking');
       checks = await runChecks(trx);
-      if (checks.some((c) => !c.passed)) throw new CheckFailedError(checks);
+      if (failures(checks).length) throw new CheckFailedError(checks);
     }
     await markLoaded(trx, runId, staged.files.map(({ source, file }) => ({ source, file })));
     await recordFilesAndRejects(trx, runId, staged.files, staged.rejects);

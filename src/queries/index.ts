@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../types/database.js';
 
+/** A period of play times: [from, to). */
 export interface PeriodOptions {
   /** Plays at or after this time. */
   from?: Date;
@@ -8,18 +9,114 @@ export interface PeriodOptions {
   to?: Date;
 }
 
-/** The most played songs among plays matched to the catalogue. */
-export async function topSongs(db: Kysely<Database>, options: PeriodOptions & { limit?: number } = {}) {
-  let query = db
-    .selectFrom('songplays as p')
+export interface TopOptions extends PeriodOptions {
+  /** How many rows (default 10). */
+  limit?: number;
+}
+
+/** Songplays as `p`, limited to a period: the base every helper builds on (extend it with joins). */
+export function playsIn(db: Kysely<Database>, options: PeriodOptions = {}) {
+  let query = db.selectFrom('songplays as p');
+  if (options.from) query = query.where('p.start_time', '>=', options.from);
+  if (options.to) query = query.where('p.start_time', '<', options.to);
+  return query;
+}
+
+/** The most played songs among plays matched to the catalogue, as a query to extend. */
+export function topSongsQuery(db: Kysely<Database>, options: TopOptions = {}) {
+  return playsIn(db, options)
     .innerJoin('songs as s', 's.song_id', 'p.song_id')
-    .innerJoin('artists as a', 'a.artist_id', 'p.artist_id')
+    .innerJoin('artists as a', 'a.artist_id', 's.artist_id')
     .select((eb) => ['s.song_id', 's.title', 'a.name as artist_name', eb.fn.countAll<number>().as('plays')])
     .groupBy(['s.song_id', 's.title', 'a.name'])
     .orderBy('plays', 'desc')
     .orderBy('s.song_id')
     .limit(options.limit ?? 10);
-  if (options.from) query = query.where('p.start_time', '>=', options.from);
-  if (options.to) query = query.where('p.start_time', '<', options.to);
-  return query.execute();
+}
+
+/** The most played songs: `{ song_id, title, artist_name, plays }[]`. */
+export async function topSongs(db: Kysely<Database>, options: TopOptions = {}) {
+  return topSongsQuery(db, options).execute();
+}
+
+/** The most played artists among matched plays, as a query to extend. */
+export function topArtistsQuery(db: Kysely<Database>, options: TopOptions = {}) {
+  return playsIn(db, options)
+    .innerJoin('artists as a', 'a.artist_id', 'p.artist_id')
+    .select((eb) => ['a.artist_id', 'a.name', eb.fn.countAll<number>().as('plays')])
+    .groupBy(['a.artist_id', 'a.name'])
+    .orderBy('plays', 'desc')
+    .orderBy('a.artist_id')
+    .limit(options.limit ?? 10);
+}
+
+/** The most played artists: `{ artist_id, name, plays }[]`. */
+export async function topArtists(db: Kysely<Database>, options: TopOptions = {}) {
+  return topArtistsQuery(db, options).execute();
+}
+
+/** Fills the gaps of a keyed count so every key from `keys` appears, in order. */
+function zeroFilled<K extends string>(rows: { k: number; plays: number }[], key: K, keys: number[]) {
+  const byKey = new Map(rows.map((r) => [r.k, r.plays]));
+  return keys.map((k) => ({ [key]: k, plays: byKey.get(k) ?? 0 }) as { [P in K]: number } & { plays: number });
+}
+
+/** Plays per hour of day (UTC): 24 rows `{ hour, plays }`, hours 0–23 in order, zero-filled. */
+export async function playsByHour(db: Kysely<Database>, options: PeriodOptions = {}) {
+  const rows = await playsIn(db, options)
+    .innerJoin('time as t', 't.start_time', 'p.start_time')
+    .select((eb) => ['t.hour as k', eb.fn.countAll<number>().as('plays')])
+    .groupBy('t.hour')
+    .execute();
+  return zeroFilled(rows, 'hour', Array.from({ length: 24 }, (_, h) => h));
+}
+
+/** Plays per weekday: 7 rows `{ weekday, plays }`, 0 = Sunday … 6 = Saturday, zero-filled. */
+export async function playsByWeekday(db: Kysely<Database>, options: PeriodOptions = {}) {
+  const rows = await playsIn(db, options)
+    .innerJoin('time as t', 't.start_time', 'p.start_time')
+    .select((eb) => ['t.weekday as k', eb.fn.countAll<number>().as('plays')])
+    .groupBy('t.weekday')
+    .execute();
+  return zeroFilled(rows, 'weekday', [0, 1, 2, 3, 4, 5, 6]);
+}
+
+/** Plays and distinct users per level at the time of play: `{ level, plays, users }[]`. */
+export async function levelSplit(db: Kysely<Database>, options: PeriodOptions = {}) {
+  return playsIn(db, options)
+    .select((eb) => ['p.level', eb.fn.countAll<number>().as('plays'), eb.fn.count<number>('p.user_id').distinct().as('users')])
+    .groupBy('p.level')
+    .orderBy('p.level')
+    .execute();
+}
+
+/** Distinct users with at least one play per UTC day: `{ year, month, day, users }[]` in date order. */
+export async function dailyActiveUsers(db: Kysely<Database>, options: PeriodOptions = {}) {
+  return playsIn(db, options)
+    .innerJoin('time as t', 't.start_time', 'p.start_time')
+    .select((eb) => ['t.year', 't.month', 't.day', eb.fn.count<number>('p.user_id').distinct().as('users')])
+    .groupBy(['t.year', 't.month', 't.day'])
+    .orderBy('t.year')
+    .orderBy('t.month')
+    .orderBy('t.day')
+    .execute();
+}
+
+/** One user's profile and listening: plays, matched plays, first and last play; undefined if unknown. */
+export async function userActivity(db: Kysely<Database>, userId: number) {
+  const plays = db
+    .selectFrom('songplays')
+    .where('user_id', '=', userId)
+    .select((eb) => [
+      eb.fn.countAll<number>().as('plays'),
+      eb.fn.count<number>('song_id').as('matched_plays'),
+      eb.fn.min('start_time').as('first_play'),
+      eb.fn.max('start_time').as('last_play'),
+    ]);
+  return db
+    .selectFrom('users as u')
+    .crossJoin(plays.as('a'))
+    .where('u.user_id', '=', userId)
+    .select(['u.user_id', 'u.first_name', 'u.last_name', 'u.gender', 'u.level', 'a.plays', 'a.matched_plays', 'a.first_play', 'a.last_play'])
+    .executeTakeFirst();
 }
