@@ -55,30 +55,25 @@ export async function topArtists(db: Kysely<Database>, options: TopOptions = {})
   return topArtistsQuery(db, options).execute();
 }
 
-/** Fills the gaps of a keyed count so every key from `keys` appears, in order. */
-function zeroFilled<K extends string>(rows: { k: number; plays: number }[], key: K, keys: number[]) {
+/** Plays per value of a time column, every value in `keys` present in order (zero-filled). */
+async function playsByTimePart<K extends 'hour' | 'weekday'>(db: Kysely<Database>, part: K, keys: number[], options: PeriodOptions) {
+  const rows = await playsIn(db, options)
+    .innerJoin('time as t', 't.start_time', 'p.start_time')
+    .select((eb) => [eb.ref(`t.${part}`).as('k'), eb.fn.countAll<number>().as('plays')])
+    .groupBy(`t.${part}`)
+    .execute();
   const byKey = new Map(rows.map((r) => [r.k, r.plays]));
-  return keys.map((k) => ({ [key]: k, plays: byKey.get(k) ?? 0 }) as { [P in K]: number } & { plays: number });
+  return keys.map((k) => ({ [part]: k, plays: byKey.get(k) ?? 0 }) as { [P in K]: number } & { plays: number });
 }
 
 /** Plays per hour of day (UTC): 24 rows `{ hour, plays }`, hours 0–23 in order, zero-filled. */
 export async function playsByHour(db: Kysely<Database>, options: PeriodOptions = {}) {
-  const rows = await playsIn(db, options)
-    .innerJoin('time as t', 't.start_time', 'p.start_time')
-    .select((eb) => ['t.hour as k', eb.fn.countAll<number>().as('plays')])
-    .groupBy('t.hour')
-    .execute();
-  return zeroFilled(rows, 'hour', Array.from({ length: 24 }, (_, h) => h));
+  return playsByTimePart(db, 'hour', Array.from({ length: 24 }, (_, h) => h), options);
 }
 
 /** Plays per weekday: 7 rows `{ weekday, plays }`, 0 = Sunday … 6 = Saturday, zero-filled. */
 export async function playsByWeekday(db: Kysely<Database>, options: PeriodOptions = {}) {
-  const rows = await playsIn(db, options)
-    .innerJoin('time as t', 't.start_time', 'p.start_time')
-    .select((eb) => ['t.weekday as k', eb.fn.countAll<number>().as('plays')])
-    .groupBy('t.weekday')
-    .execute();
-  return zeroFilled(rows, 'weekday', [0, 1, 2, 3, 4, 5, 6]);
+  return playsByTimePart(db, 'weekday', [0, 1, 2, 3, 4, 5, 6], options);
 }
 
 /** Plays and distinct users per level at the time of play: `{ level, plays, users }[]`. */
