@@ -59,7 +59,7 @@ export async function topArtists(db: Kysely<Database>, options: TopOptions = {})
 async function playsByTimePart<K extends 'hour' | 'weekday'>(db: Kysely<Database>, part: K, keys: number[], options: PeriodOptions) {
   const rows = await playsIn(db, options)
     .innerJoin('time as t', 't.start_time', 'p.start_time')
-    .select((eb) => [eb.ref(`t.${part}`).as('k'), eb.fn.countAll<number>().as('plays')])
+    .select((eb) => [eb.ref(`t.${part}` as 't.hour').as('k'), eb.fn.countAll<number>().as('plays')])
     .groupBy(`t.${part}`)
     .execute();
   const byKey = new Map(rows.map((r) => [r.k, r.plays]));
