@@ -52,6 +52,7 @@ export async function up(db: Kysely<any>): Promise<void> {
         .addColumn('source', 'varchar(16)', (c) => c.notNull())
         .addColumn('path', 'varchar(1024)', (c) => c.notNull())
         .addColumn('size', 'bigint', (c) => c.notNull())
+        .addColumn('mtime_ms', 'bigint', (c) => c.notNull())
         .addColumn('hash', 'varchar(64)', (c) => c.notNull())
         .addColumn('run_id', 'varchar(36)', (c) => c.notNull())
         .addColumn('loaded_at', 'timestamp', (c) => c.notNull()),

@@ -190,7 +190,8 @@ export function cli(argv: string[]) {
           .option('out', { type: 'string', demandOption: true, describe: 'Output directory (gets song_data/ and log_data/)' })
           .option('songs', { type: 'number', default: 100, describe: 'Songs in the catalogue' })
           .option('events', { type: 'number', default: 10000, describe: 'Log events' })
-          .option('days', { type: 'number', default: 30, describe: 'Days of logs from 2018-11-01' })
+          .option('days', { type: 'number', default: 30, describe: 'Days of logs' })
+          .option('start', { type: 'string', default: '2018-11-01', describe: 'First day of logs (YYYY-MM-DD)' })
           .option('seed', { type: 'number', default: 1, describe: 'Random seed: the same seed gives the same files' })
           .check((a) => {
             for (const k of ['songs', 'events', 'days', 'seed'] as const) {
@@ -200,7 +201,7 @@ export function cli(argv: string[]) {
             return true;
           }),
       async (args) => {
-        const result = await generate({ out: path.resolve(args.out), songs: args.songs, events: args.events, seed: args.seed, days: args.days });
+        const result = await generate({ out: path.resolve(args.out), songs: args.songs, events: args.events, seed: args.seed, days: args.days, start: args.start });
         process.stdout.write(`Wrote ${result.songFiles} song files and ${result.logFiles} log files (${result.events} events) to ${args.out}\n`);
       },
     )

@@ -30,6 +30,9 @@ export const warehouseTypes = {
 /** Creates a pg pool with the warehouse's type parsers and a UTC session time zone. */
 export function createPool(config: pg.PoolConfig, onEnd?: () => Promise<void>): pg.Pool {
   const pool = new pg.Pool({ max: 4, ...config, types: warehouseTypes });
+  // An idle connection that the server closes (e.g. at shutdown) is dropped from the pool; without a
+  // listener, pg would raise it as an uncaught error.
+  pool.on('error', () => {});
   if (onEnd) {
     const end = pool.end.bind(pool);
     // Ending the pool is how Kysely's destroy() reaches us: stop the server we started with it.

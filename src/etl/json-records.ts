@@ -1,7 +1,9 @@
-/** The text of one top-level JSON value in a file, with the 1-based line it starts on. */
+/** One top-level JSON value of a file, with the 1-based line it starts on. */
 export interface JsonText {
   text: string;
   line: number;
+  /** The parsed value, when the splitter already parsed it. */
+  value?: unknown;
   /** Why the text cannot be a record even before parsing (e.g. cut off at the end of the file). */
   problem?: string;
 }
@@ -18,47 +20,117 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09 || c === 0xfeff;
 }
 
+function trimLine(line: string): string {
+  // A byte-order mark and CR are white space here, as Redshift treats them.
+  return line.replace(/^[\s\uFEFF]+|[\s\uFEFF]+$/g, '');
+}
+
 /**
  * Splits a stream of text into top-level JSON values, as Redshift's `COPY … FORMAT AS JSON` reads
  * a file: values one after another, each spanning any number of lines, separated by optional
- * white space. Bracket depth is tracked outside strings only, so braces inside strings are safe.
- * Text at the top level that does not open an object or array is returned up to the end of its
- * line, so the caller can reject it with its line number.
+ * white space.
+ *
+ * Most input is one value per line, so each line is first tried whole with JSON.parse (the value is
+ * kept, so it is parsed once). A line that does not parse on its own goes to a bracket-counting
+ * scanner (depth tracked outside strings only) until a value ends at the end of a line; text at the
+ * top level that opens no object or array is returned up to the end of its line, for the caller
+ * to reject with its line number.
  */
 export class JsonSplitter {
-  private pending = '';
+  /** Unconsumed text: an unfinished line (line mode) or an unfinished value (scanner). */
+  private carry = '';
+  private line = 1;
+  private scanning = false;
+  // Scanner state, kept across chunks.
   private depth = 0;
   private inString = false;
   private escaped = false;
   private junk = false;
-  private line = 1;
   private startLine = 1;
 
   /** Consumes a chunk and returns the values it completes. */
   push(chunk: string): JsonText[] {
+    return this.consume(this.carry + chunk, false);
+  }
+
+  /** Ends the input and returns what is left: a value cut off by the end of the file, if any. */
+  end(): JsonText[] {
+    // The last line may lack its newline: give it one.
+    const out = this.scanning ? [] : this.consume(`${this.carry}\n`, true);
+    if (this.scanning && this.carry.trim()) {
+      const rest: JsonText = { text: this.carry.trimEnd(), line: this.startLine };
+      if (!this.junk) rest.problem = 'the record is cut off by the end of the file (unbalanced braces or quotes)';
+      out.push(rest);
+    }
+    this.carry = '';
+    this.scanning = this.inString = this.escaped = this.junk = false;
+    this.depth = 0;
+    return out;
+  }
+
+  private consume(text: string, last: boolean): JsonText[] {
     const out: JsonText[] = [];
-    let start = this.pending.length > 0 || this.depth > 0 || this.junk ? 0 : -1;
-    const n = chunk.length;
-    for (let i = 0; i < n; i++) {
-      const c = chunk.charCodeAt(i);
-      if (c === NEWLINE) this.line++;
+    // The scanner resumes after what it already scanned; an unfinished value starts at 0.
+    let pos = this.scanning ? this.carry.length : 0;
+    let valueStart = this.scanning && this.carry.length > 0 ? 0 : -1;
+    this.carry = '';
+    while (pos < text.length) {
+      if (this.scanning) {
+        [pos, valueStart] = this.scan(text, pos, valueStart, out);
+        continue;
+      }
+      const nl = text.indexOf('\n', pos);
+      if (nl < 0) {
+        this.carry = text.slice(pos);
+        break;
+      }
+      const trimmed = trimLine(text.slice(pos, nl));
+      if (trimmed === '') {
+        this.line++;
+        pos = nl + 1;
+        continue;
+      }
+      try {
+        out.push({ text: trimmed, line: this.line, value: JSON.parse(trimmed) });
+        this.line++;
+        pos = nl + 1;
+      } catch {
+        // Not one value on its own line: pretty-printed, several values, or broken. Scan it.
+        this.scanning = true;
+      }
+    }
+    if (last && this.scanning && valueStart < 0) this.scanning = false;
+    return out;
+  }
+
+  /** Scans from pos; returns [where it stopped, where the unfinished value starts or -1]. */
+  private scan(text: string, pos: number, valueStart: number, out: JsonText[]): [number, number] {
+    const n = text.length;
+    for (let i = pos; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c === NEWLINE) {
+        this.line++;
+        if (this.junk) {
+          out.push({ text: text.slice(valueStart, i).trimEnd(), line: this.startLine });
+          this.junk = false;
+          this.scanning = false;
+          return [i + 1, -1];
+        }
+        if (!this.inString && this.depth === 0) {
+          this.scanning = false; // back at the top level at a line end: lines are values again
+          return [i + 1, -1];
+        }
+      }
       if (this.inString) {
         if (this.escaped) this.escaped = false;
         else if (c === BACKSLASH) this.escaped = true;
         else if (c === QUOTE) this.inString = false;
         continue;
       }
-      if (this.junk) {
-        if (c === NEWLINE) {
-          out.push({ text: this.take(chunk, start, i).trimEnd(), line: this.startLine });
-          this.junk = false;
-          start = -1;
-        }
-        continue;
-      }
+      if (this.junk) continue;
       if (this.depth === 0) {
         if (isSpace(c)) continue;
-        start = i;
+        valueStart = i;
         this.startLine = this.line;
         if (c !== OPEN_BRACE && c !== OPEN_BRACKET) {
           this.junk = true;
@@ -70,31 +142,13 @@ export class JsonSplitter {
       else if (c === CLOSE_BRACE || c === CLOSE_BRACKET) {
         this.depth--;
         if (this.depth === 0) {
-          out.push({ text: this.take(chunk, start, i + 1), line: this.startLine });
-          start = -1;
+          out.push({ text: text.slice(valueStart, i + 1), line: this.startLine });
+          valueStart = -1;
         }
       }
     }
-    if (start >= 0) this.pending += chunk.slice(start);
-    return out;
-  }
-
-  /** Ends the input and returns what is left: a value cut off by the end of the file, if any. */
-  end(): JsonText[] {
-    if (!this.pending.trim()) return [];
-    const text = this.pending.trimEnd();
-    const rest: JsonText = { text, line: this.startLine };
-    if (!this.junk) rest.problem = 'the record is cut off by the end of the file (unbalanced braces or quotes)';
-    this.pending = '';
-    this.depth = 0;
-    this.inString = false;
-    this.junk = false;
-    return [rest];
-  }
-
-  private take(chunk: string, start: number, end: number): string {
-    const text = this.pending + chunk.slice(start, end);
-    this.pending = '';
-    return text;
+    // The text ended inside a value (or junk): keep it for the next chunk.
+    if (valueStart >= 0) this.carry = text.slice(valueStart);
+    return [n, valueStart];
   }
 }

@@ -17,11 +17,13 @@ const INT32_MAX = 2 ** 31 - 1;
 export function toCopyRow(source: SourceSpec, json: JsonText, file: string): string | Reject {
   const reject = (reason: string): Reject => ({ file, line: json.line, reason, raw: json.text.slice(0, RAW_LIMIT) });
   if (json.problem) return reject(json.problem);
-  let value: unknown;
-  try {
-    value = JSON.parse(json.text);
-  } catch (error) {
-    return reject(`not valid JSON: ${(error as Error).message}`);
+  let value = json.value;
+  if (value === undefined) {
+    try {
+      value = JSON.parse(json.text);
+    } catch (error) {
+      return reject(`not valid JSON: ${(error as Error).message}`);
+    }
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     return reject(`not a JSON object but ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
@@ -38,40 +40,46 @@ export function toCopyRow(source: SourceSpec, json: JsonText, file: string): str
   return `${row}${escapeCopy(file)}\t${json.line}\n`;
 }
 
-/** One value in COPY's text format, or why it does not fit its column. */
+function wrongType(field: FieldSpec, value: unknown, expected: string) {
+  return { reason: `field "${field.json}" should be ${expected} but is ${JSON.stringify(value).slice(0, 60)}` };
+}
+
+/** One value in COPY's text format, or why it does not fit its column. (Hot: runs for every field.) */
 function copyCell(field: FieldSpec, value: unknown): string | { reason: string } {
   if (value === undefined || value === null) {
     return field.required ? { reason: `missing required field "${field.json}"` } : '\\N';
   }
-  const wrongType = (expected: string) => ({
-    reason: `field "${field.json}" should be ${expected} but is ${JSON.stringify(value).slice(0, 60)}`,
-  });
   switch (field.type) {
     case 'string': {
-      if (typeof value !== 'string') return wrongType('a string');
+      if (typeof value !== 'string') return wrongType(field, value, 'a string');
       if (value.includes('\u0000')) return { reason: `field "${field.json}" contains a NUL character` };
-      const bytes = Buffer.byteLength(value, 'utf8');
-      if (field.maxBytes !== undefined && bytes > field.maxBytes) {
-        return { reason: `field "${field.json}" is ${bytes} bytes long, more than its column's ${field.maxBytes}` };
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need counting.
+      if (field.maxBytes !== undefined && value.length * 3 > field.maxBytes) {
+        const bytes = Buffer.byteLength(value, 'utf8');
+        if (bytes > field.maxBytes) {
+          return { reason: `field "${field.json}" is ${bytes} bytes long, more than its column's ${field.maxBytes}` };
+        }
       }
-      if (field.pattern && !field.pattern.test(value)) return wrongType(field.patternHint ?? `like ${field.pattern}`);
+      if (field.pattern && !field.pattern.test(value)) return wrongType(field, value, field.patternHint ?? `like ${field.pattern}`);
       return escapeCopy(value);
     }
     case 'integer':
-      if (!Number.isInteger(value) || Math.abs(value as number) > INT32_MAX) return wrongType('a 32-bit integer');
+      if (!Number.isInteger(value) || Math.abs(value as number) > INT32_MAX) return wrongType(field, value, 'a 32-bit integer');
       return String(value);
     case 'bigint':
-      if (!Number.isSafeInteger(value)) return wrongType('an integer');
+      if (!Number.isSafeInteger(value)) return wrongType(field, value, 'an integer');
       return String(value);
     case 'double':
-      if (typeof value !== 'number' || !Number.isFinite(value)) return wrongType('a number');
+      if (typeof value !== 'number' || !Number.isFinite(value)) return wrongType(field, value, 'a number');
       return String(value);
   }
 }
 
 /** Escapes text for COPY's text format: backslash, tab, newline and carriage return. */
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
 export function escapeCopy(text: string): string {
-  return /[\\\t\n\r]/.test(text)
+  return NEEDS_ESCAPE.test(text)
     ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
     : text;
 }

@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LINEAGE_COLUMNS, type SourceSpec } from '../types/raw.js';
-import { type DataFile, readJsonTexts } from './files.js';
+import { type DataFile, readJsonTexts, withReadAhead } from './files.js';
 import { type Reject, toCopyRow } from './records.js';
 
 /** The files of one source to stage. */
@@ -83,10 +83,10 @@ async function copySource(client: pg.PoolClient, { source, files }: StageInput, 
   copyDone.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
   try {
     let batch = '';
-    for (const file of files) {
+    for await (const { file, bytes } of withReadAhead(files)) {
       const stats: FileStats = { file, source: source.name, read: 0, staged: 0, rejected: 0 };
       result.files.push(stats);
-      for await (const texts of readJsonTexts(file.path, options.onBytes)) {
+      for await (const texts of readJsonTexts(file, options.onBytes, bytes)) {
         for (const text of texts) {
           stats.read++;
           const row = toCopyRow(source, text, file.path);

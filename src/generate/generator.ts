@@ -10,8 +10,10 @@ export interface GenerateOptions {
   songs: number;
   events: number;
   seed: number;
-  /** Days of logs, from 2018-11-01 (default 30). */
+  /** Days of logs (default 30). */
   days?: number;
+  /** First day of logs, YYYY-MM-DD (default 2018-11-01, as the real sample). */
+  start?: string;
 }
 
 export interface GenerateResult {
@@ -74,7 +76,9 @@ export async function generate(options: GenerateOptions): Promise<GenerateResult
   await fs.rm(logDir, { recursive: true, force: true });
 
   const catalogue = await writeSongs(rng, songDir, options.songs);
-  const logFiles = await writeEvents(rng, logDir, options.events, days, catalogue);
+  const start = Date.parse(`${options.start ?? '2018-11-01'}T00:00:00Z`);
+  if (Number.isNaN(start)) throw new Error(`start must be a date YYYY-MM-DD, not ${options.start}`);
+  const logFiles = await writeEvents(rng, logDir, options.events, days, catalogue, start);
   return { songFiles: catalogue.length, logFiles, events: options.events };
 }
 
@@ -129,8 +133,7 @@ interface User {
   registration: number;
 }
 
-async function writeEvents(rng: Rng, dir: string, total: number, days: number, catalogue: RawSong[]): Promise<number> {
-  const start = Date.UTC(2018, 10, 1);
+async function writeEvents(rng: Rng, dir: string, total: number, days: number, catalogue: RawSong[], start: number): Promise<number> {
   const users: User[] = Array.from({ length: Math.max(10, Math.min(10000, Math.round(total / 80))) }, (_, i) => ({
     id: String(i + 2),
     first: rng.pick(FIRST),

@@ -158,6 +158,8 @@ export interface LoadedFilesTable {
   source: 'songs' | 'events';
   path: string;
   size: number;
+  /** Modification time in epoch milliseconds when loaded. */
+  mtime_ms: number;
   hash: string;
   run_id: string;
   loaded_at: Date;

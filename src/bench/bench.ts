@@ -1,0 +1,87 @@
+// npm run bench [-- --sizes 100000,1000000] [--json]: the ETL's speed and memory on generated data.
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { table } from '../cli/format.js';
+import { loadConfig } from '../config.js';
+import { generate } from '../generate/generator.js';
+
+const SONGS = 15000;
+const SEED = 1;
+const DAYS = 30;
+
+const args = await yargs(hideBin(process.argv))
+  .option('sizes', { type: 'string', default: '100000,1000000', describe: 'Event counts to measure, comma-separated' })
+  .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
+  .strict()
+  .help()
+  .parseAsync();
+const sizes = args.sizes.split(',').map(Number);
+const root = path.join(loadConfig().home, 'bench');
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** A generated data set, kept between runs (the generator is deterministic). */
+async function dataSet(name: string, options: Parameters<typeof generate>[0]): Promise<string> {
+  const marker = path.join(options.out, 'generated.json');
+  const want = JSON.stringify(options);
+  if (existsSync(marker) && (await fs.readFile(marker, 'utf8')) === want) return options.out;
+  log(`Generating ${name}…`);
+  await generate(options);
+  await fs.writeFile(marker, want);
+  return options.out;
+}
+
+const child = fileURLToPath(new URL('./etl-child.ts', import.meta.url));
+const results = [];
+for (const events of sizes) {
+  const data = await dataSet(`${events} events`, { out: path.join(root, `data-${events}`), songs: SONGS, events, seed: SEED, days: DAYS });
+  const extra = await dataSet(`one more day of ${events} events`, {
+    out: path.join(root, `day-${events}`),
+    songs: SONGS,
+    events: Math.round(events / DAYS),
+    seed: SEED,
+    days: 1,
+    start: '2018-12-01',
+  });
+  const home = path.join(root, `home-${events}`);
+  await fs.rm(home, { recursive: true, force: true });
+  await fs.mkdir(home, { recursive: true, mode: 0o755 });
+  log(`Measuring ${events} events (fresh embedded database)…`);
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, home, data, extra], { maxBuffer: 1 << 20 });
+  results.push(JSON.parse(stdout));
+  await fs.rm(home, { recursive: true, force: true });
+}
+
+if (args.json) {
+  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+} else {
+  const r2 = (n: number) => Math.round(n * 100) / 100;
+  process.stdout.write(
+    `${table(
+      results.map((r) => ({
+        events: r.events,
+        songs: r.songs,
+        stage_s: r2(r.stage_s),
+        transform_s: r2(r.transform_s),
+        total_s: r2(r.total_s),
+        'events/s': Math.round(r.events / r.total_s),
+        raw_copy_s: r2(r.raw_copy_s),
+        stage_vs_raw: r2(r.stage_vs_raw_copy),
+        'transform_s/M': r2((r.transform_s / r.events) * 1e6),
+        incr_s: r2(r.incremental_s),
+        incr_vs_full: r2(r.incremental_vs_full),
+        peak_rss_mb: r.peak_rss_mb,
+      })),
+    )}\n`,
+  );
+  for (const r of results) {
+    process.stdout.write(`\n${r.events} events, seconds per phase: ${Object.entries(r.transforms_s).map(([k, v]) => `${k} ${r2(v as number)}`).join(', ')}\n`);
+  }
+  process.stdout.write(`\nMachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`);
+}

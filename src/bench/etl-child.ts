@@ -1,0 +1,92 @@
+// One benchmark measurement in a process of its own, so that its peak RSS is the ETL's alone.
+// Usage: etl-child.ts <home> <data dir> <extra day dir>; prints one JSON object.
+import { createReadStream, createWriteStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { loadConfig } from '../config.js';
+import { openWarehouse, type Warehouse } from '../db/connection.js';
+import { migrateToLatest } from '../db/migrate.js';
+import { type Progress, runEtl } from '../etl/pipeline.js';
+
+const [home, data, extraDay] = process.argv.slice(2) as [string, string, string];
+
+/** Seconds per progress phase of one run. */
+function phaseClock() {
+  const seconds: Record<string, number> = {};
+  let current: string | undefined;
+  let since = performance.now();
+  const close = () => {
+    if (current) seconds[current] = (seconds[current] ?? 0) + (performance.now() - since) / 1000;
+  };
+  const progress: Progress = {
+    phase(name) {
+      close();
+      current = name.startsWith('Staging') ? 'stage' : name === 'Checking' ? 'checks' : name === 'Recording the run' ? 'bookkeeping' : name.replace(/^Loading /, '');
+      since = performance.now();
+    },
+    advance() {},
+    done() {},
+  };
+  return { progress, finish: () => (close(), (current = undefined), seconds) };
+}
+
+/** The server's ingest limit: COPY of the same staged rows from a file into identical tables. */
+async function rawCopySeconds(wh: Warehouse, dir: string): Promise<number> {
+  const client = await (await wh.pool()).connect();
+  let total = 0;
+  try {
+    for (const table of ['staging_songs', 'staging_events']) {
+      const file = path.join(dir, `${table}.copy`);
+      await pipeline(client.query(copyTo(`copy ${table} to stdout`)), createWriteStream(file));
+      await client.query(`drop table if exists raw_${table}; create unlogged table raw_${table} (like ${table})`);
+      const t = performance.now();
+      await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), client.query(copyFrom(`copy raw_${table} from stdin`)));
+      total += (performance.now() - t) / 1000;
+      await client.query(`drop table raw_${table}`);
+      await fs.rm(file);
+    }
+  } finally {
+    client.release();
+  }
+  return total;
+}
+
+const wh = openWarehouse({ config: loadConfig({ SPARKIFY_HOME: home }) });
+try {
+  await migrateToLatest(wh.db);
+  const clock = phaseClock();
+  const full = await runEtl(wh, { songsDir: path.join(data, 'song_data'), logsDir: path.join(data, 'log_data'), progress: clock.progress });
+  const phases = clock.finish();
+  const raw = await rawCopySeconds(wh, home);
+
+  // Incremental: one more day of logs arrives.
+  const dayFiles = await fs.readdir(path.join(extraDay, 'log_data'), { recursive: true });
+  for (const f of dayFiles.filter((f) => f.endsWith('.json'))) {
+    await fs.mkdir(path.dirname(path.join(data, 'log_data', f)), { recursive: true });
+    await fs.copyFile(path.join(extraDay, 'log_data', f), path.join(data, 'log_data', f));
+  }
+  const incremental = await runEtl(wh, { songsDir: path.join(data, 'song_data'), logsDir: path.join(data, 'log_data') });
+  for (const f of dayFiles.filter((f) => f.endsWith('.json'))) await fs.rm(path.join(data, 'log_data', f));
+
+  const { checks: checkSeconds = 0, stage = 0, Transforming: _, ...transforms } = phases;
+  process.stdout.write(
+    JSON.stringify({
+      events: full.staged.events,
+      songs: full.staged.songs,
+      stage_s: stage,
+      transform_s: full.seconds.transform,
+      transforms_s: { ...transforms, checks: checkSeconds },
+      total_s: full.seconds.total,
+      raw_copy_s: raw,
+      stage_vs_raw_copy: raw / stage,
+      incremental_events: incremental.staged.events,
+      incremental_s: incremental.seconds.total,
+      incremental_vs_full: incremental.seconds.total / full.seconds.total,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+    }),
+  );
+} finally {
+  await wh.destroy();
+}
