@@ -1,0 +1,46 @@
+import {
+  type DatabaseIntrospector,
+  type Dialect,
+  type DialectAdapter,
+  type Driver,
+  type Kysely,
+  PostgresDriver,
+  type PostgresDialectConfig,
+  PostgresQueryCompiler,
+  type QueryCompiler,
+} from 'kysely';
+import { RedshiftAdapter } from './adapter.js';
+import { RedshiftIntrospector } from './introspector.js';
+
+/**
+ * Kysely for Amazon Redshift: PostgreSQL's wire protocol, driver and SQL compiler (pg), with
+ * Redshift's own adapter (no RETURNING, table-lock migrations) and catalog introspector.
+ * (kysely-redshift is not on the npm registry, hence our own.)
+ */
+export class RedshiftDialect implements Dialect {
+  readonly #config: PostgresDialectConfig;
+
+  constructor(config: PostgresDialectConfig) {
+    this.#config = config;
+  }
+
+  /** pg's driver: Redshift speaks the PostgreSQL protocol. */
+  createDriver(): Driver {
+    return new PostgresDriver(this.#config);
+  }
+
+  /** PostgreSQL's compiler: Redshift's SQL is a PostgreSQL dialect (identifiers in double quotes, $n parameters). */
+  createQueryCompiler(): QueryCompiler {
+    return new PostgresQueryCompiler();
+  }
+
+  /** Redshift's capabilities and migration lock. */
+  createAdapter(): DialectAdapter {
+    return new RedshiftAdapter();
+  }
+
+  /** Redshift's catalog reader. */
+  createIntrospector(db: Kysely<any>): DatabaseIntrospector {
+    return new RedshiftIntrospector(db);
+  }
+}
