@@ -57,9 +57,11 @@ export async function up(db: Kysely<any>): Promise<void> {
         .addColumn('run_id', 'varchar(36)', (c) => c.notNull())
         .addColumn('loaded_at', 'timestamp', (c) => c.notNull()),
   );
+  // Redshift has no advisory locks: an ETL run holds a table lock on this (empty) table instead.
+  await createTableWithLayout(db, 'etl_lock', { distribution: { style: 'all' } }, (t) => t.addColumn('holder', 'varchar(36)'));
 }
 
 /** Drops the bookkeeping tables. */
 export async function down(db: Kysely<any>): Promise<void> {
-  for (const table of ['loaded_files', 'load_errors', 'etl_run_files', 'etl_runs']) await dropTable(db, table);
+  for (const table of ['etl_lock', 'loaded_files', 'load_errors', 'etl_run_files', 'etl_runs']) await dropTable(db, table);
 }

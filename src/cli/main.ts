@@ -9,10 +9,14 @@ import { listRuns } from '../etl/runs.js';
 import { type CheckResult, failures, runChecks } from '../etl/checks.js';
 import { updateReadme } from '../docs/er-diagram.js';
 import { readOnlyQuery } from '../db/read-only.js';
+import { redshiftPlan } from '../plan.js';
 import { generate } from '../generate/generator.js';
 import { topSongs } from '../queries/index.js';
 import { csv, table } from './format.js';
 import { consoleProgress } from './progress.js';
+
+/** A local directory made absolute; an s3:// prefix as given. */
+const inputPath = (p: string) => (p.startsWith('s3://') ? p : path.resolve(p));
 
 /** Opens the configured warehouse for one command and always closes it (stopping an embedded server). */
 async function withWarehouse<T>(quiet: boolean, run: (wh: Warehouse) => Promise<T>, config?: Config): Promise<T> {
@@ -93,8 +97,8 @@ export function cli(argv: string[]) {
         await withWarehouse(args.json, async (wh) => {
           await migrateToLatest(wh.db);
           const summary = await runEtl(wh, {
-            songsDir: path.resolve(args.songs ?? config.songsDir),
-            logsDir: path.resolve(args.logs ?? config.logsDir),
+            songsDir: inputPath(args.songs ?? config.songsDir),
+            logsDir: inputPath(args.logs ?? config.logsDir),
             maxErrors: args['max-errors'],
             check: args.check,
             fullRefresh: args['full-refresh'],
@@ -135,6 +139,35 @@ export function cli(argv: string[]) {
           const runs = await listRuns(wh.db, args.limit);
           process.stdout.write(args.json ? `${JSON.stringify(runs, null, 2)}\n` : `${table(runs)}\n`);
         });
+      },
+    )
+    .command(
+      'plan',
+      'Print, without connecting, every SQL statement migrate:latest and etl would run on Redshift',
+      (y) =>
+        y
+          .option('target', { choices: ['redshift'] as const, default: 'redshift' as const, describe: 'The target to plan for' })
+          .option('songs', { type: 'string', demandOption: true, describe: 's3:// prefix of the song files' })
+          .option('logs', { type: 'string', demandOption: true, describe: 's3:// prefix of the log files' })
+          .option('iam-role', { type: 'string', demandOption: true, describe: 'IAM role ARN that COPY assumes' })
+          .option('region', { type: 'string', demandOption: true, describe: 'AWS region of the bucket' })
+          .option('s3-staging', { type: 'string', describe: 's3:// prefix for the JSONPaths file (default: SPARKIFY_S3_STAGING)' })
+          .option('max-errors', { type: 'number', default: 0, describe: 'MAXERROR for the COPYs' })
+          .option('gzip', { type: 'boolean', default: false, describe: 'The objects are gzip\'d' }),
+      async (args) => {
+        const s3Staging = args['s3-staging'] ?? process.env.SPARKIFY_S3_STAGING;
+        if (!s3Staging) throw new Error('plan needs --s3-staging (or SPARKIFY_S3_STAGING): the events JSONPaths file lives there');
+        process.stdout.write(
+          await redshiftPlan({
+            songs: args.songs,
+            logs: args.logs,
+            iamRole: args['iam-role'],
+            region: args.region,
+            s3Staging,
+            maxErrors: args['max-errors'],
+            gzip: args.gzip,
+          }),
+        );
       },
     )
     .command(

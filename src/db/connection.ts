@@ -1,15 +1,18 @@
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
-import { type Config, loadConfig, maskUrl } from '../config.js';
+import { type Config, loadConfig, maskUrl, type RedshiftConfig } from '../config.js';
 import type { Database } from '../types/database.js';
 import { startEmbedded } from './embedded.js';
 import { createPool } from './pool.js';
+import { RedshiftDialect } from './redshift/dialect.js';
 import type { TargetKind } from './target.js';
 
 /** An open warehouse: the typed Kysely handle plus the raw pool that bulk loads need. */
 export interface Warehouse {
   db: Kysely<Database>;
   target: TargetKind;
+  /** Redshift's settings (IAM role, S3 staging, region) when the target is Redshift. */
+  redshift?: RedshiftConfig;
   /** The pg pool behind `db`, created (and the embedded server started) on first use. */
   pool(): Promise<pg.Pool>;
   /** Where the warehouse lives, safe to print (passwords masked). */
@@ -32,7 +35,12 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
   const log = options.log ?? (() => {});
   let pooled: Promise<pg.Pool> | undefined;
 
+  const redshift = config.target === 'redshift' ? config.redshift : undefined;
   const makePool = async (): Promise<pg.Pool> => {
+    if (redshift) {
+      const { host, port, database, user, password, ssl } = redshift;
+      return createPool({ host, port, database, user, password, ssl: ssl ? { rejectUnauthorized: true } : false });
+    }
     const pool = config.databaseUrl
       ? createPool({ connectionString: config.databaseUrl, options: '-c TimeZone=UTC' })
       : await embeddedPool(config.home, log);
@@ -46,12 +54,18 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
   };
   const pool = () => (pooled ??= makePool());
 
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: redshift ? new RedshiftDialect({ pool }) : new PostgresDialect({ pool }) });
   return {
     db,
-    target: 'postgres',
+    target: redshift ? 'redshift' : 'postgres',
+    redshift,
     pool,
-    describe: () => (config.databaseUrl ? maskUrl(config.databaseUrl) : `embedded PostgreSQL in ${config.home}`),
+    describe: () =>
+      redshift
+        ? `Redshift ${redshift.user}@${redshift.host}:${redshift.port}/${redshift.database}`
+        : config.databaseUrl
+          ? maskUrl(config.databaseUrl)
+          : `embedded PostgreSQL in ${config.home}`,
     async destroy() {
       // Kysely only ends the pool if it ever used it; a pool made for COPY alone is ours to end.
       await db.destroy();

@@ -165,6 +165,11 @@ export interface LoadedFilesTable {
   loaded_at: Date;
 }
 
+/** Empty: on Redshift, an ETL run holds a table lock on it for its whole duration. */
+export interface EtlLockTable {
+  holder: string | null;
+}
+
 /** Every table of the warehouse, by name. */
 export interface Database {
   staging_events: StagingEventsTable;
@@ -178,6 +183,7 @@ export interface Database {
   etl_run_files: EtlRunFilesTable;
   load_errors: LoadErrorsTable;
   loaded_files: LoadedFilesTable;
+  etl_lock: EtlLockTable;
 }
 
 /** The star tables, in load order. */

@@ -24,8 +24,8 @@ interface RawColumn {
 
 /**
  * Reads tables and columns from Redshift's catalog. Kysely's Postgres introspector calls
- * pg_get_serial_sequence, which Redshift lacks; identity columns show instead as a default whose
- * source names IDENTITY (pg_attrdef.adsrc, which Redshift keeps)
+ * pg_get_serial_sequence, which Redshift lacks; an identity column shows instead as a default
+ * expression naming IDENTITY. The query also runs on PostgreSQL, which lets tests run it for real
  * (https://docs.aws.amazon.com/redshift/latest/dg/c_unsupported-postgresql-functions.html).
  */
 export class RedshiftIntrospector implements DatabaseIntrospector {
@@ -73,7 +73,7 @@ export class RedshiftIntrospector implements DatabaseIntrospector {
         'ns.nspname as schema',
         'typ.typname as type',
         'dtns.nspname as type_schema',
-        sql<boolean>`d.adsrc like '%identity%'`.as('auto_incrementing'),
+        sql<boolean>`pg_get_expr(d.adbin, d.adrelid) like '%identity%'`.as('auto_incrementing'),
       ])
       .where('c.relkind', 'in', ['r', 'v'])
       .where('ns.nspname', '!~', '^pg_')

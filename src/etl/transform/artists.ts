@@ -31,5 +31,5 @@ export const artistsRule: UpsertRule<'artists'> = {
           .as('a'),
       )
       .select(['artist_id', 'name', 'location', 'latitude', 'longitude', 'source_song_id'])
-      .where('pick', '=', 1),
+      .where('pick', '=', sql.lit(1)),
 };

@@ -70,7 +70,7 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
     .selectFrom(src)
     .innerJoin(target, (join) => rule.key.reduce((j, k) => j.onRef(`${src}.${k}`, '=', `${target}.${k}`), join))
     .select((eb) => eb.fn.countAll<number>().as('n'))
-    .executeTakeFirstOrThrow();
+    .executeTakeFirst();
 
   const fromSource = (cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, sql.ref(`${src}.${c}`)]));
   const result = await db
@@ -86,5 +86,6 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   const changed = Number(result.numChangedRows ?? 0);
   // The next rules join this table: let the planner see what it now holds.
   if (changed > 0) await sql`analyze ${sql.table(target)}`.execute(db);
-  return { inserted: changed - matched.n, updated: matched.n };
+  const updated = Number(matched?.n ?? 0);
+  return { inserted: changed - updated, updated };
 }

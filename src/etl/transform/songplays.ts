@@ -26,7 +26,7 @@ function catalogue(db: Kysely<Database>) {
         .as('c'),
     )
     .select(['song_id', 'artist_id', 'title', 'artist_name', 'duration'])
-    .where('pick', '=', 1);
+    .where('pick', '=', sql.lit(1));
 }
 
 /**
@@ -84,7 +84,7 @@ export const songplaysRule: UpsertRule<'songplays'> = {
       .leftJoin(catalogue(db).as('m'), (join) =>
         join.onRef('m.title', '=', 'e.song').onRef('m.artist_name', '=', 'e.artist').onRef('m.duration', '=', 'e.length'),
       )
-      .where('e.pick', '=', 1)
+      .where('e.pick', '=', sql.lit(1))
       .select([
         'e.start_time',
         'e.user_id',

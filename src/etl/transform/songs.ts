@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { UpsertRule } from './merge.js';
 
 /**
@@ -28,5 +29,5 @@ export const songsRule: UpsertRule<'songs'> = {
           .as('s'),
       )
       .select(['song_id', 'title', 'artist_id', 'artist_name', 'year', 'duration'])
-      .where('pick', '=', 1),
+      .where('pick', '=', sql.lit(1)),
 };

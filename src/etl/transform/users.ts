@@ -39,5 +39,5 @@ export const usersRule: UpsertRule<'users'> = {
           .as('e'),
       )
       .select(['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_seen_at'])
-      .where('pick', '=', 1),
+      .where('pick', '=', sql.lit(1)),
 };
