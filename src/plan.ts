@@ -75,7 +75,7 @@ export async function redshiftPlan(options: RedshiftPlanOptions): Promise<string
   const wh = recordingWarehouse(config);
   await migrateToLatest(wh.db);
   const migrations = wh.statements.splice(0);
-  await runEtl(wh, { songsDir: options.songs, logsDir: options.logs, maxErrors: options.maxErrors ?? 0, gzip: options.gzip });
+  await runEtl(wh, { songsDir: options.songs, logsDir: options.logs, maxErrors: options.maxErrors ?? 0, gzip: options.gzip ?? false });
   const etl = wh.statements.splice(0);
   return `-- Plan: Redshift, migrate:latest then etl (nothing was sent)\n\n-- ===== migrate:latest =====\n\n${render(migrations)}\n\n-- ===== etl =====\n\n${render(etl)}\n`;
 }

@@ -6,6 +6,8 @@ describe('loadConfig', () => {
   it('defaults to the embedded server under ./.sparkify', () => {
     const config = loadConfig({}, '/work/x');
     expect(config).toEqual({
+      target: 'postgres',
+      redshift: undefined,
       home: '/work/x/.sparkify',
       databaseUrl: undefined,
       songsDir: path.resolve('/work/x/data/song_data'),
@@ -30,6 +32,41 @@ describe('loadConfig', () => {
       expect((error as Error).message).toMatch(/^Invalid configuration: DATABASE_URL: must be a URL/);
       expect((error as Error).message).not.toContain('hunter2');
     }
+  });
+
+  it('reads Redshift settings from REDSHIFT_URL (TLS on unless sslmode=disable) and names what is missing', () => {
+    const config = loadConfig({
+      SPARKIFY_TARGET: 'redshift',
+      REDSHIFT_URL: 'postgres://admin:p%40ss@cluster.abc.us-west-2.redshift.amazonaws.com:5439/dev',
+      REDSHIFT_IAM_ROLE: 'arn:aws:iam::123456789012:role/sparkify',
+      AWS_REGION: 'us-west-2',
+      SPARKIFY_S3_STAGING: 's3://bucket/staging/',
+    });
+    expect(config.redshift).toEqual({
+      host: 'cluster.abc.us-west-2.redshift.amazonaws.com',
+      port: 5439,
+      database: 'dev',
+      user: 'admin',
+      password: 'p@ss',
+      ssl: true,
+      iamRole: 'arn:aws:iam::123456789012:role/sparkify',
+      region: 'us-west-2',
+      s3Staging: 's3://bucket/staging/',
+    });
+    expect(loadConfig({ SPARKIFY_TARGET: 'redshift', REDSHIFT_URL: 'postgres://u:p@h/d?sslmode=disable' }).redshift?.ssl).toBe(false);
+    expect(() => loadConfig({ SPARKIFY_TARGET: 'redshift', REDSHIFT_HOST: 'h' })).toThrow(/needs REDSHIFT_URL, or REDSHIFT_USER, REDSHIFT_PASSWORD \(missing\)/);
+    expect(() => loadConfig({ SPARKIFY_TARGET: 'redshift', REDSHIFT_URL: 'postgres://u:p@h/d', REDSHIFT_IAM_ROLE: "arn:aws:iam::1:role/x'" })).toThrow(/REDSHIFT_IAM_ROLE: must be an IAM role ARN/);
+    expect(() => loadConfig({ SPARKIFY_TARGET: 'redshfit' })).toThrow(/SPARKIFY_TARGET: must be postgres or redshift/);
+  });
+
+  it('reads the connection file the provisioning script writes, the environment taking precedence', async () => {
+    const fs = await import('node:fs/promises');
+    const os = await import('node:os');
+    const home = await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-cfg-'));
+    await fs.writeFile(path.join(home, 'redshift.json'), JSON.stringify({ SPARKIFY_TARGET: 'redshift', REDSHIFT_HOST: 'from-file', REDSHIFT_USER: 'u', REDSHIFT_PASSWORD: 'p' }));
+    expect(loadConfig({ SPARKIFY_HOME: home }).redshift?.host).toBe('from-file');
+    expect(loadConfig({ SPARKIFY_HOME: home, REDSHIFT_HOST: 'from-env' }).redshift?.host).toBe('from-env');
+    await fs.rm(home, { recursive: true });
   });
 
   it('masks the password of a connection URL', () => {

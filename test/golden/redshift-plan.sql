@@ -1,0 +1,284 @@
+-- Plan: Redshift, migrate:latest then etl (nothing was sent)
+
+-- ===== migrate:latest =====
+
+select "a"."attname" as "column", "a"."attnotnull" as "not_null", "a"."atthasdef" as "has_default", "c"."relname" as "table", "c"."relkind" as "table_type", "ns"."nspname" as "schema", "typ"."typname" as "type", "dtns"."nspname" as "type_schema", pg_get_expr(d.adbin, d.adrelid) like '%identity%' as "auto_incrementing" from "pg_catalog"."pg_attribute" as "a" inner join "pg_catalog"."pg_class" as "c" on "a"."attrelid" = "c"."oid" inner join "pg_catalog"."pg_namespace" as "ns" on "c"."relnamespace" = "ns"."oid" inner join "pg_catalog"."pg_type" as "typ" on "a"."atttypid" = "typ"."oid" inner join "pg_catalog"."pg_namespace" as "dtns" on "typ"."typnamespace" = "dtns"."oid" left join "pg_catalog"."pg_attrdef" as "d" on "d"."adrelid" = "a"."attrelid" and "d"."adnum" = "a"."attnum" where "c"."relkind" in ($1, $2) and "ns"."nspname" !~ $3 and "ns"."nspname" != $4 and has_schema_privilege(ns.nspname, 'USAGE') and "a"."attnum" >= $5 and "a"."attisdropped" != $6 order by "ns"."nspname", "c"."relname", "a"."attnum";
+-- parameters: $1 = "r", $2 = "v", $3 = "^pg_", $4 = "information_schema", $5 = 0, $6 = true
+
+create table if not exists "kysely_migration" ("name" varchar(255) not null primary key, "timestamp" varchar(255) not null);
+
+select "a"."attname" as "column", "a"."attnotnull" as "not_null", "a"."atthasdef" as "has_default", "c"."relname" as "table", "c"."relkind" as "table_type", "ns"."nspname" as "schema", "typ"."typname" as "type", "dtns"."nspname" as "type_schema", pg_get_expr(d.adbin, d.adrelid) like '%identity%' as "auto_incrementing" from "pg_catalog"."pg_attribute" as "a" inner join "pg_catalog"."pg_class" as "c" on "a"."attrelid" = "c"."oid" inner join "pg_catalog"."pg_namespace" as "ns" on "c"."relnamespace" = "ns"."oid" inner join "pg_catalog"."pg_type" as "typ" on "a"."atttypid" = "typ"."oid" inner join "pg_catalog"."pg_namespace" as "dtns" on "typ"."typnamespace" = "dtns"."oid" left join "pg_catalog"."pg_attrdef" as "d" on "d"."adrelid" = "a"."attrelid" and "d"."adnum" = "a"."attnum" where "c"."relkind" in ($1, $2) and "ns"."nspname" !~ $3 and "ns"."nspname" != $4 and has_schema_privilege(ns.nspname, 'USAGE') and "a"."attnum" >= $5 and "a"."attisdropped" != $6 order by "ns"."nspname", "c"."relname", "a"."attnum";
+-- parameters: $1 = "r", $2 = "v", $3 = "^pg_", $4 = "information_schema", $5 = 0, $6 = true
+
+create table if not exists "kysely_migration_lock" ("id" varchar(255) not null primary key, "is_locked" integer default 0 not null);
+
+select "id" from "kysely_migration_lock" where "id" = $1;
+-- parameters: $1 = "migration_lock"
+
+insert into "kysely_migration_lock" ("id", "is_locked") values ($1, $2);
+-- parameters: $1 = "migration_lock", $2 = 0
+
+begin;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html
+lock "kysely_migration_lock";
+
+begin;
+
+select "name", "timestamp" from "kysely_migration";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "staging_events" ("artist" varchar(512), "auth" varchar(32), "first_name" varchar(256), "gender" varchar(16), "item_in_session" integer, "last_name" varchar(256), "length" double precision, "level" varchar(16), "location" varchar(512), "method" varchar(16), "page" varchar(64) not null, "registration" double precision, "session_id" integer, "song" varchar(512), "status" integer, "ts" bigint not null, "user_agent" varchar(1024), "user_id" varchar(32), "source_file" varchar(1024), "source_line" integer) diststyle even;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "staging_songs" ("num_songs" integer, "artist_id" varchar(32) not null, "artist_latitude" double precision, "artist_longitude" double precision, "artist_location" varchar(512), "artist_name" varchar(512), "song_id" varchar(32) not null, "title" varchar(512), "duration" double precision, "year" integer, "source_file" varchar(1024), "source_line" integer) diststyle even;
+
+insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
+-- parameters: $1 = "20261124_01_staging", $2 = <now>
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "songs" ("song_id" varchar(32) not null, "title" varchar(512), "artist_id" varchar(32) not null, "artist_name" varchar(512), "year" integer, "duration" double precision, constraint "songs_pkey" primary key ("song_id")) diststyle key distkey("song_id") compound sortkey("song_id");
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "artists" ("artist_id" varchar(32) not null, "name" varchar(512), "location" varchar(512), "latitude" double precision, "longitude" double precision, "source_song_id" varchar(32) not null, constraint "artists_pkey" primary key ("artist_id")) diststyle all compound sortkey("artist_id");
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "users" ("user_id" integer not null, "first_name" varchar(256), "last_name" varchar(256), "gender" varchar(16), "level" varchar(16), "last_seen_at" timestamp not null, constraint "users_pkey" primary key ("user_id")) diststyle all compound sortkey("user_id");
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "time" ("start_time" timestamp not null, "hour" integer not null, "day" integer not null, "week" integer not null, "month" integer not null, "year" integer not null, "weekday" integer not null, constraint "time_pkey" primary key ("start_time")) diststyle all compound sortkey("start_time");
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "songplays" ("songplay_id" bigint identity(0, 1) not null, "start_time" timestamp not null, "user_id" integer, "level" varchar(16), "song_id" varchar(32), "artist_id" varchar(32), "session_id" integer not null, "item_in_session" integer not null, "location" varchar(512), "user_agent" varchar(1024), "song_title" varchar(512), "artist_name" varchar(512), "song_length" double precision, constraint "songplays_pkey" primary key ("songplay_id"), constraint "songplays_natural_key" unique ("start_time", "session_id", "item_in_session")) diststyle key distkey("song_id") compound sortkey("start_time");
+
+insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
+-- parameters: $1 = "20261124_02_star_schema", $2 = <now>
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "etl_runs" ("run_id" varchar(36) not null, "started_at" timestamp not null, "finished_at" timestamp, "status" varchar(16) not null, "options" varchar(4096) not null, "files" integer, "records_read" bigint, "staged" bigint, "rejected" bigint, "error" varchar(4096), constraint "etl_runs_pkey" primary key ("run_id")) diststyle all compound sortkey("started_at");
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "etl_run_files" ("run_id" varchar(36) not null, "source" varchar(16) not null, "path" varchar(1024) not null, "size" bigint not null, "hash" varchar(64) not null, "records_read" integer not null, "staged" integer not null, "rejected" integer not null, constraint "etl_run_files_pkey" primary key ("run_id", "source", "path")) diststyle all compound sortkey("run_id");
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "load_errors" ("run_id" varchar(36) not null, "source" varchar(16) not null, "file" varchar(1024) not null, "line" integer not null, "reason" varchar(1024) not null, "raw" varchar(8192) not null) diststyle all compound sortkey("run_id", "file", "line");
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "loaded_files" ("source" varchar(16) not null, "path" varchar(1024) not null, "size" bigint not null, "mtime_ms" bigint not null, "hash" varchar(64) not null, "run_id" varchar(36) not null, "loaded_at" timestamp not null, constraint "loaded_files_pkey" primary key ("source", "path")) diststyle all compound sortkey("source", "path");
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "etl_lock" ("holder" varchar(36)) diststyle all;
+
+insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
+-- parameters: $1 = "20261125_03_run_bookkeeping", $2 = <now>
+
+commit;
+
+commit;
+
+-- ===== etl =====
+
+begin;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html
+set statement_timeout to 10000;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html
+lock etl_lock;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html
+set statement_timeout to 0;
+
+update "etl_runs" set "status" = $1, "finished_at" = $2 where "status" = $3;
+-- parameters: $1 = "abandoned", $2 = <now>, $3 = "running"
+
+insert into "etl_runs" ("run_id", "started_at", "status", "options") values ($1, $2, $3, $4);
+-- parameters: $1 = "<run-id>", $2 = <now>, $3 = "running", $4 = "{\"songsDir\":\"s3://udacity-dend/song_data\",\"logsDir\":\"s3://udacity-dend/log_data\",\"maxErrors\":0,\"gzip\":false}"
+
+begin;
+
+delete from "staging_songs";
+
+delete from "staging_events";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html
+copy "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year") from 's3://udacity-dend/song_data' iam_role 'arn:aws:iam::123456789012:role/sparkify-redshift' region 'us-west-2' format as json 'auto' maxerror 0 compupdate off statupdate off;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_COUNT.html
+select pg_last_copy_count() as n;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html
+copy "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id") from 's3://udacity-dend/log_data' iam_role 'arn:aws:iam::123456789012:role/sparkify-redshift' region 'us-west-2' format as json 's3://sparkify-staging/etl/jsonpaths/staging_events.json' maxerror 0 compupdate off statupdate off;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_COUNT.html
+select pg_last_copy_count() as n;
+
+commit;
+
+begin;
+
+drop table if exists "songs_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
+create temporary table "songs_merge_source" as select "song_id", "title", "artist_id", "artist_name", "year", "duration" from (select "song_id", "title", "artist_id", "artist_name", nullif("year", 0) as "year", "duration", row_number() over(partition by "song_id" order by "source_file" desc, "source_line" desc) as "pick" from "staging_songs") as "s" where "pick" = 1;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "songs_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
+delete from "songs_merge_source" using "songs" where "songs"."song_id" = "songs_merge_source"."song_id" and ("songs"."title" = "songs_merge_source"."title" or ("songs"."title" is null and "songs_merge_source"."title" is null)) and ("songs"."artist_id" = "songs_merge_source"."artist_id" or ("songs"."artist_id" is null and "songs_merge_source"."artist_id" is null)) and ("songs"."artist_name" = "songs_merge_source"."artist_name" or ("songs"."artist_name" is null and "songs_merge_source"."artist_name" is null)) and ("songs"."year" = "songs_merge_source"."year" or ("songs"."year" is null and "songs_merge_source"."year" is null)) and ("songs"."duration" = "songs_merge_source"."duration" or ("songs"."duration" is null and "songs_merge_source"."duration" is null));
+
+select count(*) as "n" from "songs_merge_source" inner join "songs" on "songs_merge_source"."song_id" = "songs"."song_id";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
+merge into "songs" using "songs_merge_source" on "songs"."song_id" = "songs_merge_source"."song_id" when matched then update set "title" = "songs_merge_source"."title", "artist_id" = "songs_merge_source"."artist_id", "artist_name" = "songs_merge_source"."artist_name", "year" = "songs_merge_source"."year", "duration" = "songs_merge_source"."duration" when not matched then insert ("song_id", "title", "artist_id", "artist_name", "year", "duration") values ("songs_merge_source"."song_id", "songs_merge_source"."title", "songs_merge_source"."artist_id", "songs_merge_source"."artist_name", "songs_merge_source"."year", "songs_merge_source"."duration");
+
+drop table "songs_merge_source";
+
+drop table if exists "artists_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
+create temporary table "artists_merge_source" as select "artist_id", "name", "location", "latitude", "longitude", "source_song_id" from (select "artist_id", "artist_name" as "name", nullif(trim("artist_location"), '') as "location", "artist_latitude" as "latitude", "artist_longitude" as "longitude", "song_id" as "source_song_id", row_number() over(partition by "artist_id" order by "song_id" asc) as "pick" from "staging_songs") as "a" where "pick" = 1;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "artists_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
+delete from "artists_merge_source" using "artists" where "artists"."artist_id" = "artists_merge_source"."artist_id" and "artists"."source_song_id" <= "artists_merge_source"."source_song_id";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
+delete from "artists_merge_source" using "artists" where "artists"."artist_id" = "artists_merge_source"."artist_id" and ("artists"."name" = "artists_merge_source"."name" or ("artists"."name" is null and "artists_merge_source"."name" is null)) and ("artists"."location" = "artists_merge_source"."location" or ("artists"."location" is null and "artists_merge_source"."location" is null)) and ("artists"."latitude" = "artists_merge_source"."latitude" or ("artists"."latitude" is null and "artists_merge_source"."latitude" is null)) and ("artists"."longitude" = "artists_merge_source"."longitude" or ("artists"."longitude" is null and "artists_merge_source"."longitude" is null)) and ("artists"."source_song_id" = "artists_merge_source"."source_song_id" or ("artists"."source_song_id" is null and "artists_merge_source"."source_song_id" is null));
+
+select count(*) as "n" from "artists_merge_source" inner join "artists" on "artists_merge_source"."artist_id" = "artists"."artist_id";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
+merge into "artists" using "artists_merge_source" on "artists"."artist_id" = "artists_merge_source"."artist_id" when matched then update set "name" = "artists_merge_source"."name", "location" = "artists_merge_source"."location", "latitude" = "artists_merge_source"."latitude", "longitude" = "artists_merge_source"."longitude", "source_song_id" = "artists_merge_source"."source_song_id" when not matched then insert ("artist_id", "name", "location", "latitude", "longitude", "source_song_id") values ("artists_merge_source"."artist_id", "artists_merge_source"."name", "artists_merge_source"."location", "artists_merge_source"."latitude", "artists_merge_source"."longitude", "artists_merge_source"."source_song_id");
+
+drop table "artists_merge_source";
+
+drop table if exists "users_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
+create temporary table "users_merge_source" as select "user_id", "first_name", "last_name", "gender", "level", "last_seen_at" from (select cast("user_id" as integer) as "user_id", "first_name", "last_name", "gender", "level", (timestamp 'epoch' + "ts" * interval '1 millisecond') as "last_seen_at", row_number() over(partition by "user_id" order by "ts" desc, "session_id" desc, "item_in_session" desc) as "pick" from "staging_events" where "user_id" <> '') as "e" where "pick" = 1;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "users_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
+delete from "users_merge_source" using "users" where "users"."user_id" = "users_merge_source"."user_id" and "users"."last_seen_at" >= "users_merge_source"."last_seen_at";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
+delete from "users_merge_source" using "users" where "users"."user_id" = "users_merge_source"."user_id" and ("users"."first_name" = "users_merge_source"."first_name" or ("users"."first_name" is null and "users_merge_source"."first_name" is null)) and ("users"."last_name" = "users_merge_source"."last_name" or ("users"."last_name" is null and "users_merge_source"."last_name" is null)) and ("users"."gender" = "users_merge_source"."gender" or ("users"."gender" is null and "users_merge_source"."gender" is null)) and ("users"."level" = "users_merge_source"."level" or ("users"."level" is null and "users_merge_source"."level" is null)) and ("users"."last_seen_at" = "users_merge_source"."last_seen_at" or ("users"."last_seen_at" is null and "users_merge_source"."last_seen_at" is null));
+
+select count(*) as "n" from "users_merge_source" inner join "users" on "users_merge_source"."user_id" = "users"."user_id";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
+merge into "users" using "users_merge_source" on "users"."user_id" = "users_merge_source"."user_id" when matched then update set "first_name" = "users_merge_source"."first_name", "last_name" = "users_merge_source"."last_name", "gender" = "users_merge_source"."gender", "level" = "users_merge_source"."level", "last_seen_at" = "users_merge_source"."last_seen_at" when not matched then insert ("user_id", "first_name", "last_name", "gender", "level", "last_seen_at") values ("users_merge_source"."user_id", "users_merge_source"."first_name", "users_merge_source"."last_name", "users_merge_source"."gender", "users_merge_source"."level", "users_merge_source"."last_seen_at");
+
+drop table "users_merge_source";
+
+drop table if exists "songplays_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
+create temporary table "songplays_merge_source" as select "e"."start_time", "e"."user_id", "e"."level", "m"."song_id", "m"."artist_id", "e"."session_id", "e"."item_in_session", "e"."location", "e"."user_agent", "e"."song" as "song_title", "e"."artist" as "artist_name", "e"."length" as "song_length" from (select (timestamp 'epoch' + "ts" * interval '1 millisecond') as "start_time", cast(nullif("user_id", '') as integer) as "user_id", "level", "session_id", "item_in_session", "location", "user_agent", "song", "artist", "length", row_number() over(partition by "ts", "session_id", "item_in_session" order by "source_file" desc, "source_line" desc) as "pick" from "staging_events" where "page" = 'NextSong') as "e" left join (select "song_id", "artist_id", "title", "artist_name", "duration" from (select "song_id", "artist_id", "title", "artist_name", "duration", row_number() over(partition by "title", "artist_name", "duration" order by "song_id") as "pick" from "songs") as "c" where "pick" = 1) as "m" on "m"."title" = "e"."song" and "m"."artist_name" = "e"."artist" and "m"."duration" = "e"."length" where "e"."pick" = 1;
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "songplays_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
+delete from "songplays_merge_source" using "songplays" where "songplays"."start_time" = "songplays_merge_source"."start_time" and "songplays"."session_id" = "songplays_merge_source"."session_id" and "songplays"."item_in_session" = "songplays_merge_source"."item_in_session" and ("songplays"."user_id" = "songplays_merge_source"."user_id" or ("songplays"."user_id" is null and "songplays_merge_source"."user_id" is null)) and ("songplays"."level" = "songplays_merge_source"."level" or ("songplays"."level" is null and "songplays_merge_source"."level" is null)) and ("songplays"."song_id" = "songplays_merge_source"."song_id" or ("songplays"."song_id" is null and "songplays_merge_source"."song_id" is null)) and ("songplays"."artist_id" = "songplays_merge_source"."artist_id" or ("songplays"."artist_id" is null and "songplays_merge_source"."artist_id" is null)) and ("songplays"."location" = "songplays_merge_source"."location" or ("songplays"."location" is null and "songplays_merge_source"."location" is null)) and ("songplays"."user_agent" = "songplays_merge_source"."user_agent" or ("songplays"."user_agent" is null and "songplays_merge_source"."user_agent" is null)) and ("songplays"."song_title" = "songplays_merge_source"."song_title" or ("songplays"."song_title" is null and "songplays_merge_source"."song_title" is null)) and ("songplays"."artist_name" = "songplays_merge_source"."artist_name" or ("songplays"."artist_name" is null and "songplays_merge_source"."artist_name" is null)) and ("songplays"."song_length" = "songplays_merge_source"."song_length" or ("songplays"."song_length" is null and "songplays_merge_source"."song_length" is null));
+
+select count(*) as "n" from "songplays_merge_source" inner join "songplays" on "songplays_merge_source"."start_time" = "songplays"."start_time" and "songplays_merge_source"."session_id" = "songplays"."session_id" and "songplays_merge_source"."item_in_session" = "songplays"."item_in_session";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
+merge into "songplays" using "songplays_merge_source" on "songplays"."start_time" = "songplays_merge_source"."start_time" and "songplays"."session_id" = "songplays_merge_source"."session_id" and "songplays"."item_in_session" = "songplays_merge_source"."item_in_session" when matched then update set "user_id" = "songplays_merge_source"."user_id", "level" = "songplays_merge_source"."level", "song_id" = "songplays_merge_source"."song_id", "artist_id" = "songplays_merge_source"."artist_id", "location" = "songplays_merge_source"."location", "user_agent" = "songplays_merge_source"."user_agent", "song_title" = "songplays_merge_source"."song_title", "artist_name" = "songplays_merge_source"."artist_name", "song_length" = "songplays_merge_source"."song_length" when not matched then insert ("start_time", "user_id", "level", "song_id", "artist_id", "session_id", "item_in_session", "location", "user_agent", "song_title", "artist_name", "song_length") values ("songplays_merge_source"."start_time", "songplays_merge_source"."user_id", "songplays_merge_source"."level", "songplays_merge_source"."song_id", "songplays_merge_source"."artist_id", "songplays_merge_source"."session_id", "songplays_merge_source"."item_in_session", "songplays_merge_source"."location", "songplays_merge_source"."user_agent", "songplays_merge_source"."song_title", "songplays_merge_source"."artist_name", "songplays_merge_source"."song_length");
+
+drop table "songplays_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_UPDATE.html
+update "songplays" set "song_id" = "m"."song_id", "artist_id" = "m"."artist_id" from (select "song_id", "artist_id", "title", "artist_name", "duration" from (select "song_id", "artist_id", "title", "artist_name", "duration", row_number() over(partition by "title", "artist_name", "duration" order by "song_id") as "pick" from "songs") as "c" where "pick" = 1) as "m" where "songplays"."song_id" is null and "m"."title" = "songplays"."song_title" and "m"."artist_name" = "songplays"."artist_name" and "m"."duration" = "songplays"."song_length";
+
+drop table if exists "time_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
+create temporary table "time_merge_source" as select "start_time", cast(extract(hour from "start_time") as integer) as "hour", cast(extract(day from "start_time") as integer) as "day", cast(extract(week from "start_time") as integer) as "week", cast(extract(month from "start_time") as integer) as "month", cast(extract(year from "start_time") as integer) as "year", cast(extract(dow from "start_time") as integer) as "weekday" from (select distinct (timestamp 'epoch' + "ts" * interval '1 millisecond') as "start_time" from "staging_events" where "page" = 'NextSong') as "t";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "time_merge_source";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
+delete from "time_merge_source" using "time" where "time"."start_time" = "time_merge_source"."start_time" and ("time"."hour" = "time_merge_source"."hour" or ("time"."hour" is null and "time_merge_source"."hour" is null)) and ("time"."day" = "time_merge_source"."day" or ("time"."day" is null and "time_merge_source"."day" is null)) and ("time"."week" = "time_merge_source"."week" or ("time"."week" is null and "time_merge_source"."week" is null)) and ("time"."month" = "time_merge_source"."month" or ("time"."month" is null and "time_merge_source"."month" is null)) and ("time"."year" = "time_merge_source"."year" or ("time"."year" is null and "time_merge_source"."year" is null)) and ("time"."weekday" = "time_merge_source"."weekday" or ("time"."weekday" is null and "time_merge_source"."weekday" is null));
+
+select count(*) as "n" from "time_merge_source" inner join "time" on "time_merge_source"."start_time" = "time"."start_time";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
+merge into "time" using "time_merge_source" on "time"."start_time" = "time_merge_source"."start_time" when matched then update set "hour" = "time_merge_source"."hour", "day" = "time_merge_source"."day", "week" = "time_merge_source"."week", "month" = "time_merge_source"."month", "year" = "time_merge_source"."year", "weekday" = "time_merge_source"."weekday" when not matched then insert ("start_time", "hour", "day", "week", "month", "year", "weekday") values ("time_merge_source"."start_time", "time_merge_source"."hour", "time_merge_source"."day", "time_merge_source"."week", "time_merge_source"."month", "time_merge_source"."year", "time_merge_source"."weekday");
+
+drop table "time_merge_source";
+
+select count(*) as "n" from "songs" where "song_id" is null;
+
+select count(*) as "n" from "artists" where "artist_id" is null;
+
+select count(*) as "n" from "users" where "user_id" is null;
+
+select count(*) as "n" from "time" where "start_time" is null;
+
+select count(*) as "n" from "songplays" where ("songplay_id" is null or "start_time" is null or "session_id" is null or "item_in_session" is null);
+
+select count(*) as "n" from (select "song_id" from "songs" group by "song_id" having count(*) > $1) as "d";
+-- parameters: $1 = 1
+
+select count(*) as "n" from (select "artist_id" from "artists" group by "artist_id" having count(*) > $1) as "d";
+-- parameters: $1 = 1
+
+select count(*) as "n" from (select "user_id" from "users" group by "user_id" having count(*) > $1) as "d";
+-- parameters: $1 = 1
+
+select count(*) as "n" from (select "start_time" from "time" group by "start_time" having count(*) > $1) as "d";
+-- parameters: $1 = 1
+
+select count(*) as "n" from (select "start_time", "session_id", "item_in_session" from "songplays" group by "start_time", "session_id", "item_in_session" having count(*) > $1) as "d";
+-- parameters: $1 = 1
+
+select count(*) as "n" from "songplays" as "f" left join "users" as "p" on "p"."user_id" = "f"."user_id" where "f"."user_id" is not null and "p"."user_id" is null and exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
+
+select count(*) as "n" from "songplays" as "f" left join "time" as "p" on "p"."start_time" = "f"."start_time" where "f"."start_time" is not null and "p"."start_time" is null and exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
+
+select count(*) as "n" from "songplays" as "f" left join "songs" as "p" on "p"."song_id" = "f"."song_id" where "f"."song_id" is not null and "p"."song_id" is null and exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
+
+select count(*) as "n" from "songplays" as "f" left join "artists" as "p" on "p"."artist_id" = "f"."artist_id" where "f"."artist_id" is not null and "p"."artist_id" is null and exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
+
+select count(*) as "n" from "staging_events" as "e" left join "songplays" as "f" on "f"."session_id" = "e"."session_id" and "f"."item_in_session" = "e"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') where "e"."page" = 'NextSong' and "f"."songplay_id" is null;
+
+select 1 as "one" from "songs" limit $1;
+-- parameters: $1 = 1
+
+select 1 as "one" from "artists" limit $1;
+-- parameters: $1 = 1
+
+select 1 as "one" from "users" limit $1;
+-- parameters: $1 = 1
+
+select 1 as "one" from "songplays" limit $1;
+-- parameters: $1 = 1
+
+select 1 as "one" from "time" limit $1;
+-- parameters: $1 = 1
+
+update "etl_runs" set "status" = $1, "finished_at" = $2, "files" = $3, "records_read" = $4, "staged" = $5, "rejected" = $6, "error" = $7 where "run_id" = $8;
+-- parameters: $1 = "succeeded", $2 = <now>, $3 = 0, $4 = 0, $5 = 0, $6 = 0, $7 = null, $8 = "<run-id>"
+
+select count(*) as "n" from "songs";
+
+select count(*) as "n" from "artists";
+
+select count(*) as "n" from "users";
+
+select count(*) as "n" from "songplays";
+
+select count(*) as "n" from "time";
+
+commit;
+
+commit;
