@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import { region, s3Uri } from '../db/redshift/values.js';
+
+const ok = (validate: (v: string) => unknown) => (v: string) => {
+  try {
+    validate(v);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** Provisioning options, with the defaults the README documents. */
+export const provisionOptions = z
+  .object({
+    region: z.string().refine(ok(region), 'must be a region like us-west-2'),
+    identifier: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and hyphens, starting with a letter').default('sparkify-dwh'),
+    nodeType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'must be a node type like ra3.large').default('ra3.large'),
+    nodes: z.number().int().min(1).max(128).default(2),
+    database: z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase database name').default('sparkify'),
+    user: z.string().regex(/^[a-z_][a-z0-9_]{0,126}$/, 'must be a lowercase user name').default('sparkify_admin'),
+    port: z.number().int().min(1150).max(65535).default(5439),
+    roleName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name').default('sparkify-redshift-s3-read'),
+    /** The bucket (and prefix) COPY reads; the role may read only it unless managedS3ReadOnly. */
+    s3: z.string().refine(ok(s3Uri), 'must be an s3:// path like s3://bucket/prefix/').optional(),
+    managedS3ReadOnly: z.boolean().default(false),
+    /** Publicly accessible, with the port open to this one IPv4 address only. */
+    publicFrom: z
+      .string()
+      .regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'must be one IPv4 address (opened as /32)')
+      .optional(),
+    /** Let Redshift keep the admin password in Secrets Manager instead of the local config file. */
+    managedPassword: z.boolean().default(false),
+    /** How long to wait for the cluster, in seconds. */
+    waitSeconds: z.number().int().min(1).default(1800),
+  })
+  .refine((o) => o.s3 || o.managedS3ReadOnly, { message: 'give --s3 s3://bucket/prefix (least privilege) or --managed-s3-read-only', path: ['s3'] });
+
+export type ProvisionOptions = z.output<typeof provisionOptions>;
+
+/** Validates options, naming each bad one. */
+export function parseProvisionOptions(input: Record<string, unknown>): ProvisionOptions {
+  const parsed = provisionOptions.safeParse(input);
+  if (!parsed.success) {
+    throw new Error(`Invalid options: ${parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
+}
+
