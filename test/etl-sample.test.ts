@@ -57,3 +57,18 @@ describe.skipIf(!HAS_SAMPLE)('the real Sparkify sample', () => {
     expect(await wh.db.selectFrom('songplays').select(['songplay_id']).orderBy('songplay_id').execute()).toEqual(ids);
   });
 });
+
+describe.skipIf(!HAS_SAMPLE)('the real Sparkify sample, parsed by worker threads', () => {
+  it('loads the same star schema as the main thread does', async () => {
+    const wh = await openTestWarehouse();
+    try {
+      const summary = await runEtl(wh, { songsDir, logsDir, parseWorkers: 2 });
+      expect(summary.rejected).toBe(0);
+      const expected = expectedStar(readSongs(songsDir), readEvents(logsDir));
+      const actual = await starSnapshot(wh.db);
+      for (const table of ['songs', 'artists', 'users', 'time', 'songplays'] as const) expect(actual[table]).toEqual(expected[table]);
+    } finally {
+      await wh.close();
+    }
+  });
+});

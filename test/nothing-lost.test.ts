@@ -67,6 +67,19 @@ describe('nothing lost', () => {
       expect(run).toMatchObject({ status: 'succeeded', files: 12, records_read: 24, staged: 17, rejected: 7 });
     });
 
+    it('parsed by worker threads give the same rejects, in the same order, and the same per-file counts', async () => {
+      const inline = await runEtl(wh, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 10, fullRefresh: true, parseWorkers: 0 });
+      const threaded = await runEtl(wh, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 10, fullRefresh: true, parseWorkers: 3 });
+      const counts = (s: typeof inline) => s.fileStats.map((f) => [f.file.path, f.read, f.staged, f.rejected]);
+      expect(threaded.rejects).toEqual(inline.rejects);
+      expect(counts(threaded)).toEqual(counts(inline));
+      expect(threaded.rejects).toHaveLength(EXPECTED_REJECTS.length);
+      const budget = runEtl(wh, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 2, fullRefresh: true, parseWorkers: 3 });
+      await expect(budget).rejects.toThrow(RejectBudgetError);
+      const error = (await budget.catch((e) => e)) as RejectBudgetError;
+      expect(error.rejects).toEqual(inline.rejects.slice(0, 3));
+    });
+
     it('past the budget fail the run, are recorded, and leave the star tables exactly as they were', async () => {
       await runEtl(wh, { songsDir: noSongs, logsDir: await writeTree({ 'ok.json': event({ userId: '1' }) }) });
       const before = await starSnapshot(wh.db);

@@ -81,6 +81,7 @@ const etlOptions = (y: Argv) =>
     .option('max-errors', { type: 'number', default: 0, describe: 'Bad records tolerated before the run fails' })
     .option('check', { type: 'boolean', default: true, describe: 'Run data-quality checks before committing (--no-check skips)' })
     .option('full-refresh', { type: 'boolean', default: false, describe: 'Reload every file, not only new and changed ones' })
+    .option('workers', { type: 'number', describe: 'Threads parsing local files (0: none; default: by input size, up to 4)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable summary' });
 
 /** Builds the `sparkify` command line. */
@@ -102,6 +103,7 @@ export function cli(argv: string[]) {
             maxErrors: args['max-errors'],
             check: args.check,
             fullRefresh: args['full-refresh'],
+            parseWorkers: args.workers,
             progress: consoleProgress(process.stderr, args.json),
           });
           if (args.json) process.stdout.write(`${JSON.stringify(jsonSummary(summary, wh), null, 2)}\n`);

