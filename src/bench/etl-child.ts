@@ -23,7 +23,8 @@ function phaseClock() {
   const progress: Progress = {
     phase(name) {
       close();
-      current = name.startsWith('Staging') ? 'stage' : name === 'Checking' ? 'checks' : name === 'Recording the run' ? 'bookkeeping' : name.replace(/^Loading /, '');
+      const names: Record<string, string> = { Checking: 'checks', 'Recording the run': 'bookkeeping', 'Finding new and changed files': 'find_files' };
+      current = name.startsWith('Staging') ? 'stage' : (names[name] ?? name.replace(/^Loading /, ''));
       since = performance.now();
     },
     advance() {},
@@ -67,7 +68,9 @@ try {
     await fs.mkdir(path.dirname(path.join(data, 'log_data', f)), { recursive: true });
     await fs.copyFile(path.join(extraDay, 'log_data', f), path.join(data, 'log_data', f));
   }
-  const incremental = await runEtl(wh, { songsDir: path.join(data, 'song_data'), logsDir: path.join(data, 'log_data') });
+  const incrementalClock = phaseClock();
+  const incremental = await runEtl(wh, { songsDir: path.join(data, 'song_data'), logsDir: path.join(data, 'log_data'), progress: incrementalClock.progress });
+  const incrementalPhases = incrementalClock.finish();
   for (const f of dayFiles.filter((f) => f.endsWith('.json'))) await fs.rm(path.join(data, 'log_data', f));
 
   const { checks: checkSeconds = 0, stage = 0, Transforming: _, ...transforms } = phases;
@@ -84,6 +87,7 @@ try {
       incremental_events: incremental.staged.events,
       incremental_s: incremental.seconds.total,
       incremental_vs_full: incremental.seconds.total / full.seconds.total,
+      incremental_phases_s: incrementalPhases,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
     }),
   );

@@ -6,8 +6,8 @@ export type Distribution = { style: 'key'; column: string } | { style: 'all' } |
 
 /**
  * A table's physical layout, declared once per table in its migration. Redshift takes it as
- * DISTSTYLE/DISTKEY/SORTKEY; PostgreSQL has no such options, so the same intent becomes indexes
- * on the distribution (join) key and the sort key.
+ * DISTSTYLE/DISTKEY/SORTKEY; PostgreSQL has no such options: the sort key becomes an index (range
+ * scans on it), the distribution key nothing (it places rows for joins, which hash joins do here).
  */
 export interface TableLayout {
   distribution: Distribution;
@@ -39,9 +39,8 @@ export async function createTableWithLayout(
   }
   await builder.execute();
   if (redshift) return;
-  for (const index of postgresIndexes(layout)) {
-    await db.schema.createIndex(`${table}_${index.join('_')}_idx`).on(table).columns([...index]).execute();
-  }
+  const index = sortIndex(layout);
+  if (index) await db.schema.createIndex(`${table}_${index.join('_')}_idx`).on(table).columns([...index]).execute();
 }
 
 /** Drops `table`; its indexes go with it. */
@@ -66,12 +65,10 @@ function redshiftLayout(layout: TableLayout) {
   return sql`${dist}${sort}`;
 }
 
-function postgresIndexes(layout: TableLayout): string[][] {
-  const wanted: string[][] = [];
-  if (layout.distribution.style === 'key') wanted.push([layout.distribution.column]);
-  if (layout.sortKey?.length) wanted.push([...layout.sortKey]);
-  // A constraint's index already serves any prefix of its columns.
+/** The sort key as a PostgreSQL index, unless a key constraint's index already leads with it. */
+function sortIndex(layout: TableLayout): readonly string[] | undefined {
+  const sort = layout.sortKey;
+  if (!sort?.length) return undefined;
   const covering = [layout.primaryKey, layout.unique].filter((k): k is readonly string[] => !!k);
-  const covered = (cols: string[]) => covering.some((key) => cols.every((c, i) => key[i] === c));
-  return wanted.filter((cols, i) => !covered(cols) && wanted.findIndex((o) => o.join() === cols.join()) === i);
+  return covering.some((key) => sort.every((c, i) => key[i] === c)) ? undefined : sort;
 }

@@ -20,13 +20,15 @@ export interface RecordedStatement {
 
 /**
  * A Redshift warehouse that runs nothing: every statement, from Kysely or from the raw pool
- * (locks, COPY), is recorded, and every query answers with no rows. `sparkify plan` runs the real
+ * (locks, COPY), is recorded, and answered as described at `empty` below. `sparkify plan` runs the real
  * migrations and ETL code against it, so the plan is exactly what they would send.
  */
 export function recordingWarehouse(config: Config): Warehouse & { statements: RecordedStatement[] } {
   const statements: RecordedStatement[] = [];
   const record = (sql: string, parameters: readonly unknown[] = []) => statements.push({ sql, parameters });
-  const empty: QueryResult<any> = { rows: [], numAffectedRows: 0n };
+  // Queries find no rows, and every write changes one: the plan is that of a first load, where
+  // each MERGE inserts and the steps that follow a change (ANALYZE, linking late songs) run too.
+  const empty: QueryResult<any> = { rows: [], numAffectedRows: 1n, numChangedRows: 1n };
 
   const connection: DatabaseConnection = {
     async executeQuery<R>(query: CompiledQuery): Promise<QueryResult<R>> {

@@ -9,7 +9,7 @@ export interface Check {
   severity?: 'error' | 'warn';
   /** PostgreSQL's constraints already guarantee the rule (Redshift's do not): the ETL skips it there. */
   enforcedByPostgres?: boolean;
-  /** Counts the rows that break the rule: among all rows, or (scope 'run') the plays now in staging. */
+  /** Counts the rows that break the rule: among all rows, or (scope 'run', within runChecks) the plays now in staging. */
   offending(db: Kysely<Database>, scope?: CheckScope): Promise<number>;
 }
 
@@ -81,28 +81,43 @@ function nonEmpty(table: StarTable): Check {
   };
 }
 
+/**
+ * The fact rows a check reads: every play, or (scope 'run') the plays of the events now in staging,
+ * gathered once into a temporary table by runChecks so that each check need not scan the fact table.
+ */
+const RUN_PLAYS = 'run_songplays';
+const plays = (scope: CheckScope) => (scope === 'run' ? RUN_PLAYS : 'songplays');
+
+/** Collects the plays of the staged events into RUN_PLAYS. */
+async function gatherRunPlays(db: Kysely<Database>): Promise<void> {
+  await db.schema.dropTable(RUN_PLAYS).ifExists().execute();
+  const staged = db
+    .selectFrom('songplays as f')
+    .selectAll('f')
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('staging_events as e')
+          .select(sql`1`.as('one'))
+          .whereRef('e.session_id', '=', 'f.session_id')
+          .whereRef('e.item_in_session', '=', 'f.item_in_session')
+          .where('f.start_time', '=', timestampFromEpochMillis(sql.ref('e.ts'))),
+      ),
+    );
+  await db.schema.createTable(RUN_PLAYS).temporary().as(staged).execute();
+}
+
 function reference(column: 'user_id' | 'start_time' | 'song_id' | 'artist_id', parent: StarTable): Check {
   return {
     name: `songplays.${column} → ${parent}`,
     async offending(db, scope = 'all') {
-      let query = (db as Kysely<any>)
-        .selectFrom('songplays as f')
+      const orphans = await (db as Kysely<any>)
+        .selectFrom(`${plays(scope)} as f`)
         .leftJoin(`${parent} as p`, `p.${column}`, `f.${column}`)
         .where(`f.${column}`, 'is not', null)
-        .where(`p.${column}`, 'is', null);
-      if (scope === 'run') {
-        query = query.where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('staging_events as e')
-              .select(sql`1`.as('one'))
-              .whereRef('e.session_id', '=', 'f.session_id')
-              .whereRef('e.item_in_session', '=', 'f.item_in_session')
-              .where('f.start_time', '=', timestampFromEpochMillis(sql.ref('e.ts'))),
-          ),
-        );
-      }
-      return count(await query.select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst());
+        .where(`p.${column}`, 'is', null)
+        .select((eb) => eb.fn.countAll<number>().as('n'))
+        .executeTakeFirst();
+      return count(orphans);
     },
   };
 }
@@ -110,10 +125,10 @@ function reference(column: 'user_id' | 'start_time' | 'song_id' | 'artist_id', p
 /** Every staged NextSong event has its songplay: nothing staged was dropped on the way. */
 export const stagedPlaysLoaded: Check = {
   name: 'staging_events NextSong → songplays',
-  async offending(db) {
-    const missing = await db
+  async offending(db, scope = 'all') {
+    const missing = await (db as Kysely<any>)
       .selectFrom('staging_events as e')
-      .leftJoin('songplays as f', (join) =>
+      .leftJoin(`${plays(scope)} as f`, (join) =>
         join
           .onRef('f.session_id', '=', 'e.session_id')
           .onRef('f.item_in_session', '=', 'e.item_in_session')
@@ -155,9 +170,11 @@ export function failures(results: CheckResult[]): CheckResult[] {
 /** Runs checks in order and returns every result. */
 export async function runChecks(db: Kysely<Database>, checks: readonly Check[] = WAREHOUSE_CHECKS, scope: CheckScope = 'all'): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
+  if (scope === 'run') await gatherRunPlays(db);
   for (const check of checks) {
     const offending = await check.offending(db, scope);
     results.push({ name: check.name, severity: check.severity ?? 'error', offending, passed: offending === 0 });
   }
+  if (scope === 'run') await db.schema.dropTable(RUN_PLAYS).execute();
   return results;
 }

@@ -21,6 +21,9 @@ function isSpace(c: number): boolean {
 }
 
 function trimLine(line: string): string {
+  // Most lines have nothing to trim: two char tests instead of a regex per line.
+  const [first, last] = [line.charCodeAt(0), line.charCodeAt(line.length - 1)];
+  if (first > 0x20 && first < 0x7f && last > 0x20 && last < 0x7f) return line;
   // A byte-order mark and CR are white space here, as Redshift treats them.
   return line.replace(/^[\s\uFEFF]+|[\s\uFEFF]+$/g, '');
 }

@@ -4,9 +4,17 @@ import type { SourceSpec } from '../types/raw.js';
 import type { DataFile } from './files.js';
 import type { ParsedFile } from './parse-file.js';
 
+/** What a worker sends: a batch of COPY rows (UTF-8, transferred, not copied), its result, or its error. */
+type WorkerMessage = { type: 'rows'; rows: Uint8Array } | { type: 'done'; result: ParsedFile } | { type: 'error'; message: string };
+
+/** A worker's heap: parsing holds one batch and one chunk at a time, so a small young generation does. */
+const LIMITS = { maxOldGenerationSizeMb: 128 };
+
 /** Worker threads that parse files in parallel; each parses one file at a time. */
 export class ParsePool {
   private readonly workers: Worker[];
+  private readonly idle: Worker[];
+  private readonly waiting: ((worker: Worker) => void)[] = [];
 
   constructor(size: number) {
     const fromSource = import.meta.url.endsWith('.ts');
@@ -15,23 +23,41 @@ export class ParsePool {
     // built JavaScript needs nothing.
     const start = () =>
       fromSource
-        ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true })
-        : new Worker(fileURLToPath(url));
+        ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, resourceLimits: LIMITS })
+        : new Worker(fileURLToPath(url), { resourceLimits: LIMITS });
     this.workers = Array.from({ length: size }, start);
+    this.idle = [...this.workers];
   }
 
   get size(): number {
     return this.workers.length;
   }
 
-  /** Parses `file` on worker `index`, handing each batch of COPY rows to `onRows` before the worker goes on. */
-  parse(index: number, source: SourceSpec['name'], file: DataFile, onRows: (rows: string) => Promise<void>): Promise<ParsedFile> {
-    const worker = this.workers[index]!;
+  /**
+   * Parses `file` on the next free worker, handing each batch of COPY rows to `onRows` before the
+   * worker goes on.
+   */
+  async parse(source: SourceSpec['name'], file: DataFile, onRows: (rows: Buffer) => Promise<void>): Promise<ParsedFile> {
+    const worker = this.idle.pop() ?? (await new Promise<Worker>((resolve) => this.waiting.push(resolve)));
+    try {
+      return await this.run(worker, source, file, onRows);
+    } finally {
+      const waiter = this.waiting.shift();
+      if (waiter) waiter(worker);
+      else this.idle.push(worker);
+    }
+  }
+
+  private run(worker: Worker, source: SourceSpec['name'], file: DataFile, onRows: (rows: Buffer) => Promise<void>): Promise<ParsedFile> {
     return new Promise((resolve, reject) => {
-      const onMessage = async (message: { type: string; rows?: string; result?: ParsedFile; message?: string }) => {
+      let writing = Promise.resolve();
+      const onMessage = async (message: WorkerMessage) => {
         if (message.type === 'rows') {
+          // Batches are written in arrival order: the next one waits for this one's write.
+          const rows = Buffer.from(message.rows.buffer, message.rows.byteOffset, message.rows.byteLength);
+          writing = writing.then(() => onRows(rows));
           try {
-            await onRows(message.rows!);
+            await writing;
             worker.postMessage({ type: 'ack' });
           } catch (error) {
             done();
@@ -39,8 +65,8 @@ export class ParsePool {
           }
         } else if (message.type === 'done') {
           done();
-          resolve(message.result!);
-        } else if (message.type === 'error') {
+          resolve(message.result);
+        } else {
           done();
           reject(new Error(message.message));
         }

@@ -96,6 +96,7 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
   const t0 = performance.now();
   const s3 = { songs: isS3(options.songsDir), events: isS3(options.logsDir) };
   if ((s3.songs || s3.events) && wh.target !== 'redshift') throw new Error('s3:// inputs need the Redshift target (SPARKIFY_TARGET=redshift)');
+  progress.phase('Finding new and changed files');
   const found = {
     songs: s3.songs ? [] : await listDataFiles(options.songsDir, 'Song (--songs)'),
     events: s3.events ? [] : await listDataFiles(options.logsDir, 'Log (--logs)'),

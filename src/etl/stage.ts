@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LINEAGE_COLUMNS, type SourceSpec } from '../types/raw.js';
-import { type DataFile, withReadAhead } from './files.js';
+import { type DataFile, isSmall, readAhead } from './files.js';
 import { type ParsedFile, parseFile } from './parse-file.js';
 import { ParsePool } from './parse-pool.js';
 import type { Reject } from './records.js';
@@ -85,9 +85,13 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
 /** Above this much input, files are parsed by worker threads; below it, starting them costs more than it saves. */
 const PARALLEL_BYTES = 16 << 20;
 
+/**
+ * Threads for the large files, leaving a core for this thread and one for the server's COPY. On two
+ * cores that is none: measured on 1M events, two workers staged 10% faster for 60% more memory.
+ */
 function defaultParseWorkers(inputs: StageInput[]): number {
-  const bytes = inputs.reduce((n, i) => n + i.files.reduce((m, f) => m + f.size, 0), 0);
-  return bytes >= PARALLEL_BYTES ? Math.min(4, availableParallelism()) : 0;
+  const bytes = inputs.flatMap((i) => i.files.filter((f) => !isSmall(f))).reduce((n, f) => n + f.size, 0);
+  return bytes >= PARALLEL_BYTES ? Math.max(0, Math.min(4, availableParallelism() - 2)) : 0;
 }
 
 async function copySource(
@@ -101,7 +105,7 @@ async function copySource(
   const copy = client.query(copyFrom(`copy ${quoteIdent(source.table)} (${columns}) from stdin`));
   const copyDone = finished(copy);
   copyDone.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-  const write = async (rows: string) => {
+  const write = async (rows: string | Buffer) => {
     if (!copy.write(rows)) await once(copy, 'drain');
   };
 
@@ -123,25 +127,24 @@ async function copySource(
     }
   };
 
-  try {
-    if (pool) {
-      let next = 0;
-      const drain = async (worker: number) => {
-        while (next < files.length) {
-          const i = next++;
-          parsed[i] = await pool.parse(worker, source.name, files[i]!, write);
-          options.onBytes?.(files[i]!.size);
-          account();
-        }
-      };
-      await Promise.all(Array.from({ length: pool.size }, (_, w) => drain(w)));
-    } else {
-      let i = 0;
-      for await (const { file, bytes } of withReadAhead(files)) {
-        parsed[i++] = await parseFile(source, file, write, bytes, options.onBytes);
-        account();
-      }
+  // Small files (most song files) are parsed here, read ahead; large ones by the pool when there is one.
+  const preloaded = readAhead(files);
+  const parseOne = (i: number): Promise<ParsedFile> => {
+    const file = files[i]!;
+    if (pool && !isSmall(file)) return pool.parse(source.name, file, write).finally(() => options.onBytes?.(file.size));
+    return parseFile(source, file, write, preloaded(i), options.onBytes);
+  };
+  let next = 0;
+  const lane = async () => {
+    while (next < files.length) {
+      const i = next++;
+      parsed[i] = await parseOne(i);
+      account();
     }
+  };
+
+  try {
+    await Promise.all(Array.from({ length: pool ? pool.size + 1 : 1 }, lane));
     copy.end();
     await copyDone;
   } catch (error) {

@@ -72,6 +72,9 @@ create table "etl_lock" ("holder" varchar(36)) diststyle all;
 insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
 -- parameters: $1 = "20261125_03_run_bookkeeping", $2 = <now>
 
+insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
+-- parameters: $1 = "20261126_04_no_distribution_key_index", $2 = <now>
+
 commit;
 
 commit;
@@ -135,6 +138,11 @@ merge into "songs" using "songs_merge_source" on "songs"."song_id" = "songs_merg
 
 drop table "songs_merge_source";
 
+select count(*) as "n" from "songs";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "songs";
+
 drop table if exists "artists_merge_source";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
@@ -155,6 +163,11 @@ select count(*) as "n" from "artists_merge_source" inner join "artists" on "arti
 merge into "artists" using "artists_merge_source" on "artists"."artist_id" = "artists_merge_source"."artist_id" when matched then update set "name" = "artists_merge_source"."name", "location" = "artists_merge_source"."location", "latitude" = "artists_merge_source"."latitude", "longitude" = "artists_merge_source"."longitude", "source_song_id" = "artists_merge_source"."source_song_id" when not matched then insert ("artist_id", "name", "location", "latitude", "longitude", "source_song_id") values ("artists_merge_source"."artist_id", "artists_merge_source"."name", "artists_merge_source"."location", "artists_merge_source"."latitude", "artists_merge_source"."longitude", "artists_merge_source"."source_song_id");
 
 drop table "artists_merge_source";
+
+select count(*) as "n" from "artists";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "artists";
 
 drop table if exists "users_merge_source";
 
@@ -177,6 +190,11 @@ merge into "users" using "users_merge_source" on "users"."user_id" = "users_merg
 
 drop table "users_merge_source";
 
+select count(*) as "n" from "users";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "users";
+
 drop table if exists "songplays_merge_source";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
@@ -194,6 +212,11 @@ select count(*) as "n" from "songplays_merge_source" inner join "songplays" on "
 merge into "songplays" using "songplays_merge_source" on "songplays"."start_time" = "songplays_merge_source"."start_time" and "songplays"."session_id" = "songplays_merge_source"."session_id" and "songplays"."item_in_session" = "songplays_merge_source"."item_in_session" when matched then update set "user_id" = "songplays_merge_source"."user_id", "level" = "songplays_merge_source"."level", "song_id" = "songplays_merge_source"."song_id", "artist_id" = "songplays_merge_source"."artist_id", "location" = "songplays_merge_source"."location", "user_agent" = "songplays_merge_source"."user_agent", "song_title" = "songplays_merge_source"."song_title", "artist_name" = "songplays_merge_source"."artist_name", "song_length" = "songplays_merge_source"."song_length" when not matched then insert ("start_time", "user_id", "level", "song_id", "artist_id", "session_id", "item_in_session", "location", "user_agent", "song_title", "artist_name", "song_length") values ("songplays_merge_source"."start_time", "songplays_merge_source"."user_id", "songplays_merge_source"."level", "songplays_merge_source"."song_id", "songplays_merge_source"."artist_id", "songplays_merge_source"."session_id", "songplays_merge_source"."item_in_session", "songplays_merge_source"."location", "songplays_merge_source"."user_agent", "songplays_merge_source"."song_title", "songplays_merge_source"."artist_name", "songplays_merge_source"."song_length");
 
 drop table "songplays_merge_source";
+
+select count(*) as "n" from "songplays";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "songplays";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_UPDATE.html
 update "songplays" set "song_id" = "m"."song_id", "artist_id" = "m"."artist_id" from (select "song_id", "artist_id", "title", "artist_name", "duration" from (select "song_id", "artist_id", "title", "artist_name", "duration", row_number() over(partition by "title", "artist_name", "duration" order by "song_id") as "pick" from "songs") as "c" where "pick" = 1) as "m" where "songplays"."song_id" is null and "m"."title" = "songplays"."song_title" and "m"."artist_name" = "songplays"."artist_name" and "m"."duration" = "songplays"."song_length";
@@ -215,6 +238,16 @@ select count(*) as "n" from "time_merge_source" inner join "time" on "time_merge
 merge into "time" using "time_merge_source" on "time"."start_time" = "time_merge_source"."start_time" when matched then update set "hour" = "time_merge_source"."hour", "day" = "time_merge_source"."day", "week" = "time_merge_source"."week", "month" = "time_merge_source"."month", "year" = "time_merge_source"."year", "weekday" = "time_merge_source"."weekday" when not matched then insert ("start_time", "hour", "day", "week", "month", "year", "weekday") values ("time_merge_source"."start_time", "time_merge_source"."hour", "time_merge_source"."day", "time_merge_source"."week", "time_merge_source"."month", "time_merge_source"."year", "time_merge_source"."weekday");
 
 drop table "time_merge_source";
+
+select count(*) as "n" from "time";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
+analyze "time";
+
+drop table if exists "run_songplays";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
+create temporary table "run_songplays" as select "f".* from "songplays" as "f" where exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
 
 select count(*) as "n" from "songs" where "song_id" is null;
 
@@ -241,15 +274,15 @@ select count(*) as "n" from (select "start_time" from "time" group by "start_tim
 select count(*) as "n" from (select "start_time", "session_id", "item_in_session" from "songplays" group by "start_time", "session_id", "item_in_session" having count(*) > $1) as "d";
 -- parameters: $1 = 1
 
-select count(*) as "n" from "songplays" as "f" left join "users" as "p" on "p"."user_id" = "f"."user_id" where "f"."user_id" is not null and "p"."user_id" is null and exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
+select count(*) as "n" from "run_songplays" as "f" left join "users" as "p" on "p"."user_id" = "f"."user_id" where "f"."user_id" is not null and "p"."user_id" is null;
 
-select count(*) as "n" from "songplays" as "f" left join "time" as "p" on "p"."start_time" = "f"."start_time" where "f"."start_time" is not null and "p"."start_time" is null and exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
+select count(*) as "n" from "run_songplays" as "f" left join "time" as "p" on "p"."start_time" = "f"."start_time" where "f"."start_time" is not null and "p"."start_time" is null;
 
-select count(*) as "n" from "songplays" as "f" left join "songs" as "p" on "p"."song_id" = "f"."song_id" where "f"."song_id" is not null and "p"."song_id" is null and exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
+select count(*) as "n" from "run_songplays" as "f" left join "songs" as "p" on "p"."song_id" = "f"."song_id" where "f"."song_id" is not null and "p"."song_id" is null;
 
-select count(*) as "n" from "songplays" as "f" left join "artists" as "p" on "p"."artist_id" = "f"."artist_id" where "f"."artist_id" is not null and "p"."artist_id" is null and exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
+select count(*) as "n" from "run_songplays" as "f" left join "artists" as "p" on "p"."artist_id" = "f"."artist_id" where "f"."artist_id" is not null and "p"."artist_id" is null;
 
-select count(*) as "n" from "staging_events" as "e" left join "songplays" as "f" on "f"."session_id" = "e"."session_id" and "f"."item_in_session" = "e"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') where "e"."page" = 'NextSong' and "f"."songplay_id" is null;
+select count(*) as "n" from "staging_events" as "e" left join "run_songplays" as "f" on "f"."session_id" = "e"."session_id" and "f"."item_in_session" = "e"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') where "e"."page" = 'NextSong' and "f"."songplay_id" is null;
 
 select 1 as "one" from "songs" limit $1;
 -- parameters: $1 = 1
@@ -265,6 +298,8 @@ select 1 as "one" from "songplays" limit $1;
 
 select 1 as "one" from "time" limit $1;
 -- parameters: $1 = 1
+
+drop table "run_songplays";
 
 update "etl_runs" set "status" = $1, "finished_at" = $2, "files" = $3, "records_read" = $4, "staged" = $5, "rejected" = $6, "error" = $7 where "run_id" = $8;
 -- parameters: $1 = "succeeded", $2 = <now>, $3 = 0, $4 = 0, $5 = 0, $6 = 0, $7 = null, $8 = "<run-id>"
