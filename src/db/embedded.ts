@@ -56,6 +56,11 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
       '-c', 'max_wal_size=4GB',
       '-c', 'shared_buffers=256MB',
       '-c', 'TimeZone=UTC',
+      // Data files live on local disk and mostly in the page cache: index probes cost little more
+      // than sequential reads (the usual SSD setting), so a small incremental load probes the star
+      // tables' keys instead of scanning them (1M-event warehouse, one more day: 0.4 s → 0.06 s).
+      '-c', 'random_page_cost=1.1',
+      '-c', 'effective_cache_size=4GB',
     ],
     onLog: (m) => messages.push(String(m)),
     onError: (m) => messages.push(String(m)),
