@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type AliasedExpression, type Kysely, sql } from 'kysely';
 import { type Database, STAR_TABLES, type StarTable } from '../types/database.js';
 import { timestampFromEpochMillis } from './transform/expressions.js';
 
@@ -82,29 +82,29 @@ function nonEmpty(table: StarTable): Check {
 }
 
 /**
- * The fact rows a check reads: every play, or (scope 'run') the plays of the events now in staging,
- * gathered once into a temporary table by runChecks so that each check need not scan the fact table.
+ * The staged NextSong events with the play each became (its columns null where none did): what
+ * the run-scoped checks read, gathered by runChecks into RUN_PLAYS in one join so that no check
+ * scans the fact table.
  */
-const RUN_PLAYS = 'run_songplays';
-const plays = (scope: CheckScope) => (scope === 'run' ? RUN_PLAYS : 'songplays');
+function stagedPlays(db: Kysely<Database>) {
+  return db
+    .selectFrom('staging_events as e')
+    .leftJoin('songplays as f', (join) =>
+      join
+        .onRef('f.session_id', '=', 'e.session_id')
+        .onRef('f.item_in_session', '=', 'e.item_in_session')
+        .on('f.start_time', '=', timestampFromEpochMillis(sql.ref('e.ts'))),
+    )
+    .where('e.page', '=', sql.lit('NextSong'))
+    .select(['f.songplay_id', 'f.start_time', 'f.user_id', 'f.song_id', 'f.artist_id']);
+}
 
-/** Collects the plays of the staged events into RUN_PLAYS. */
+const RUN_PLAYS = 'run_songplays';
+
+/** Gathers the staged plays into RUN_PLAYS. */
 async function gatherRunPlays(db: Kysely<Database>): Promise<void> {
   await db.schema.dropTable(RUN_PLAYS).ifExists().execute();
-  const staged = db
-    .selectFrom('songplays as f')
-    // Only what the checks read: a narrow copy is cheap even when a run loads every play.
-    .select(['f.songplay_id', 'f.start_time', 'f.session_id', 'f.item_in_session', 'f.user_id', 'f.song_id', 'f.artist_id'])
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('staging_events as e')
-          .select(sql`1`.as('one'))
-          .whereRef('e.session_id', '=', 'f.session_id')
-          .whereRef('e.item_in_session', '=', 'f.item_in_session')
-          .where('f.start_time', '=', timestampFromEpochMillis(sql.ref('e.ts'))),
-      ),
-    );
-  await db.schema.createTable(RUN_PLAYS).temporary().as(staged).execute();
+  await db.schema.createTable(RUN_PLAYS).temporary().as(stagedPlays(db)).execute();
 }
 
 function reference(column: 'user_id' | 'start_time' | 'song_id' | 'artist_id', parent: StarTable): Check {
@@ -112,11 +112,12 @@ function reference(column: 'user_id' | 'start_time' | 'song_id' | 'artist_id', p
     name: `songplays.${column} → ${parent}`,
     async offending(db, scope = 'all') {
       const orphans = await (db as Kysely<any>)
-        .selectFrom(`${plays(scope)} as f`)
+        .selectFrom(`${scope === 'run' ? RUN_PLAYS : 'songplays'} as f`)
         .leftJoin(`${parent} as p`, `p.${column}`, `f.${column}`)
         .where(`f.${column}`, 'is not', null)
         .where(`p.${column}`, 'is', null)
-        .select((eb) => eb.fn.countAll<number>().as('n'))
+        // Distinct plays: an event staged twice (overlapping files) is one play.
+        .select((eb) => eb.fn.count<number>('f.songplay_id').distinct().as('n'))
         .executeTakeFirst();
       return count(orphans);
     },
@@ -127,16 +128,10 @@ function reference(column: 'user_id' | 'start_time' | 'song_id' | 'artist_id', p
 export const stagedPlaysLoaded: Check = {
   name: 'staging_events NextSong → songplays',
   async offending(db, scope = 'all') {
+    const plays: AliasedExpression<unknown, 'f'> = scope === 'run' ? sql.table(RUN_PLAYS).as('f') : stagedPlays(db).as('f');
     const missing = await (db as Kysely<any>)
-      .selectFrom('staging_events as e')
-      .leftJoin(`${plays(scope)} as f`, (join) =>
-        join
-          .onRef('f.session_id', '=', 'e.session_id')
-          .onRef('f.item_in_session', '=', 'e.item_in_session')
-          .on('f.start_time', '=', timestampFromEpochMillis(sql.ref('e.ts'))),
-      )
-      .where('e.page', '=', sql.lit('NextSong'))
-      .where('f.songplay_id', 'is', null)
+      .selectFrom(plays)
+      .where('songplay_id', 'is', null)
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .executeTakeFirst();
     return count(missing);

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../types/database.js';
+import { batches } from './batches.js';
 import { type DataFile, hashFile } from './files.js';
 
 type Source = 'songs' | 'events';
@@ -24,20 +25,20 @@ export async function filesToLoad(db: Kysely<Database>, source: Source, files: D
 /** Records files as loaded, in the transaction that publishes their rows. */
 export async function markLoaded(trx: Transaction<Database>, runId: string, files: { source: Source; file: DataFile }[]): Promise<void> {
   const now = new Date();
-  for (let i = 0; i < files.length; i += 500) {
-    const rows = files.slice(i, i + 500).map(({ source, file }) => ({
-      source,
-      path: file.relPath,
-      size: file.size,
-      mtime_ms: file.mtimeMs,
-      hash: file.hash ?? '',
-      run_id: runId,
-      loaded_at: now,
-    }));
+  const rows = files.map(({ source, file }) => ({
+    source,
+    path: file.relPath,
+    size: file.size,
+    mtime_ms: file.mtimeMs,
+    hash: file.hash ?? '',
+    run_id: runId,
+    loaded_at: now,
+  }));
+  for (const batch of batches(rows, 7)) {
     for (const source of ['songs', 'events'] as const) {
-      const paths = rows.filter((r) => r.source === source).map((r) => r.path);
+      const paths = batch.filter((r) => r.source === source).map((r) => r.path);
       if (paths.length) await trx.deleteFrom('loaded_files').where('source', '=', source).where('path', 'in', paths).execute();
     }
-    await trx.insertInto('loaded_files').values(rows).execute();
+    await trx.insertInto('loaded_files').values(batch).execute();
   }
 }

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import { batches } from './batches.js';
 import type { Database } from '../types/database.js';
 import type { FileStats, StageResult } from './stage.js';
 
@@ -36,38 +37,26 @@ export async function describeRunningRun(db: Kysely<Database>): Promise<string> 
 
 /** Writes a run's per-file counts and its rejects. */
 export async function recordFilesAndRejects(db: Kysely<Database>, runId: string, files: FileStats[], rejects: StageResult['rejects']) {
-  for (let i = 0; i < files.length; i += 500) {
-    await db
-      .insertInto('etl_run_files')
-      .values(
-        files.slice(i, i + 500).map((f) => ({
-          run_id: runId,
-          source: f.source,
-          path: f.file.relPath,
-          size: f.file.size,
-          hash: f.file.hash ?? '',
-          records_read: f.read,
-          staged: f.staged,
-          rejected: f.rejected,
-        })),
-      )
-      .execute();
-  }
-  for (let i = 0; i < rejects.length; i += 500) {
-    await db
-      .insertInto('load_errors')
-      .values(
-        rejects.slice(i, i + 500).map((r) => ({
-          run_id: runId,
-          source: r.source,
-          file: r.file,
-          line: r.line,
-          reason: r.reason.slice(0, REASON_LIMIT),
-          raw: r.raw,
-        })),
-      )
-      .execute();
-  }
+  const fileRows = files.map((f) => ({
+    run_id: runId,
+    source: f.source,
+    path: f.file.relPath,
+    size: f.file.size,
+    hash: f.file.hash ?? '',
+    records_read: f.read,
+    staged: f.staged,
+    rejected: f.rejected,
+  }));
+  for (const batch of batches(fileRows, 8)) await db.insertInto('etl_run_files').values(batch).execute();
+  const rejectRows = rejects.map((r) => ({
+    run_id: runId,
+    source: r.source,
+    file: r.file,
+    line: r.line,
+    reason: r.reason.slice(0, REASON_LIMIT),
+    raw: r.raw,
+  }));
+  for (const batch of batches(rejectRows, 6)) await db.insertInto('load_errors').values(batch).execute();
 }
 
 /** Closes a run with its totals; in the publishing transaction for a success. */

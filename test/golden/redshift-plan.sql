@@ -247,7 +247,7 @@ analyze "time";
 drop table if exists "run_songplays";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "run_songplays" as select "f"."songplay_id", "f"."start_time", "f"."session_id", "f"."item_in_session", "f"."user_id", "f"."song_id", "f"."artist_id" from "songplays" as "f" where exists (select 1 as "one" from "staging_events" as "e" where "e"."session_id" = "f"."session_id" and "e"."item_in_session" = "f"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond'));
+create temporary table "run_songplays" as select "f"."songplay_id", "f"."start_time", "f"."user_id", "f"."song_id", "f"."artist_id" from "staging_events" as "e" left join "songplays" as "f" on "f"."session_id" = "e"."session_id" and "f"."item_in_session" = "e"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') where "e"."page" = 'NextSong';
 
 select count(*) as "n" from "songs" where "song_id" is null;
 
@@ -274,15 +274,15 @@ select count(*) as "n" from (select "start_time" from "time" group by "start_tim
 select count(*) as "n" from (select "start_time", "session_id", "item_in_session" from "songplays" group by "start_time", "session_id", "item_in_session" having count(*) > $1) as "d";
 -- parameters: $1 = 1
 
-select count(*) as "n" from "run_songplays" as "f" left join "users" as "p" on "p"."user_id" = "f"."user_id" where "f"."user_id" is not null and "p"."user_id" is null;
+select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left join "users" as "p" on "p"."user_id" = "f"."user_id" where "f"."user_id" is not null and "p"."user_id" is null;
 
-select count(*) as "n" from "run_songplays" as "f" left join "time" as "p" on "p"."start_time" = "f"."start_time" where "f"."start_time" is not null and "p"."start_time" is null;
+select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left join "time" as "p" on "p"."start_time" = "f"."start_time" where "f"."start_time" is not null and "p"."start_time" is null;
 
-select count(*) as "n" from "run_songplays" as "f" left join "songs" as "p" on "p"."song_id" = "f"."song_id" where "f"."song_id" is not null and "p"."song_id" is null;
+select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left join "songs" as "p" on "p"."song_id" = "f"."song_id" where "f"."song_id" is not null and "p"."song_id" is null;
 
-select count(*) as "n" from "run_songplays" as "f" left join "artists" as "p" on "p"."artist_id" = "f"."artist_id" where "f"."artist_id" is not null and "p"."artist_id" is null;
+select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left join "artists" as "p" on "p"."artist_id" = "f"."artist_id" where "f"."artist_id" is not null and "p"."artist_id" is null;
 
-select count(*) as "n" from "staging_events" as "e" left join "run_songplays" as "f" on "f"."session_id" = "e"."session_id" and "f"."item_in_session" = "e"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') where "e"."page" = 'NextSong' and "f"."songplay_id" is null;
+select count(*) as "n" from "run_songplays" as "f" where "songplay_id" is null;
 
 select 1 as "one" from "songs" limit $1;
 -- parameters: $1 = 1
