@@ -82,7 +82,7 @@ if (args.json) {
   );
   for (const r of results) {
     const phases = (p: Record<string, number>) => Object.entries(p).map(([k, v]) => `${k} ${r2(v)}`).join(', ');
-    process.stdout.write(`\n${r.events} events, seconds per phase: ${phases(r.transforms_s)}\n`);
+    process.stdout.write(`\n${r.events} events, seconds per phase: ${phases(r.phases_s)}\n`);
     process.stdout.write(`  and of the incremental run: ${phases(r.incremental_phases_s)}\n`);
   }
   process.stdout.write(`\nMachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`);

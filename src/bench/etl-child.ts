@@ -24,7 +24,8 @@ function phaseClock() {
     phase(name) {
       close();
       const names: Record<string, string> = { Checking: 'checks', 'Recording the run': 'bookkeeping', 'Finding new and changed files': 'find_files' };
-      current = name.startsWith('Staging') ? 'stage' : (names[name] ?? name.replace(/^Loading /, ''));
+      // 'Transforming' only opens the per-table phases.
+      current = name === 'Transforming' ? undefined : name.startsWith('Staging') ? 'stage' : (names[name] ?? name.replace(/^Loading /, ''));
       since = performance.now();
     },
     advance() {},
@@ -73,17 +74,16 @@ try {
   const incrementalPhases = incrementalClock.finish();
   for (const f of dayFiles.filter((f) => f.endsWith('.json'))) await fs.rm(path.join(data, 'log_data', f));
 
-  const { checks: checkSeconds = 0, stage = 0, Transforming: _, ...transforms } = phases;
   process.stdout.write(
     JSON.stringify({
       events: full.staged.events,
       songs: full.staged.songs,
-      stage_s: stage,
+      stage_s: phases.stage ?? 0,
       transform_s: full.seconds.transform,
-      transforms_s: { ...transforms, checks: checkSeconds },
+      phases_s: phases,
       total_s: full.seconds.total,
       raw_copy_s: raw,
-      stage_vs_raw_copy: raw / stage,
+      stage_vs_raw_copy: raw / (phases.stage ?? 0),
       incremental_events: incremental.staged.events,
       incremental_s: incremental.seconds.total,
       incremental_vs_full: incremental.seconds.total / full.seconds.total,

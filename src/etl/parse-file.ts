@@ -13,12 +13,10 @@ export interface ParsedFile {
 /** The source specs by name: what crosses to a worker thread is the name (specs hold functions). */
 export const SOURCES: Record<SourceSpec['name'], SourceSpec> = { songs: SONG_SOURCE, events: EVENT_SOURCE };
 
-const BATCH_CHARS = 1 << 18; // COPY rows are handed on in ~256 KiB batches
-
 /**
- * Parses one data file into COPY text rows, handed to `onRows` in batches (awaited, so a slow
- * consumer slows the parser and memory stays flat), and returns its counts and rejects. The same
- * function runs inline and in the worker threads.
+ * Parses one data file into COPY text rows, handed to `onRows` a read chunk at a time (awaited, so
+ * a slow consumer slows the parser and memory stays flat), and returns its counts and rejects. The
+ * same function runs inline and in the worker threads.
  */
 export async function parseFile(
   source: SourceSpec,
@@ -28,24 +26,20 @@ export async function parseFile(
   onBytes?: (n: number) => void,
 ): Promise<ParsedFile> {
   const parsed: ParsedFile = { read: 0, staged: 0, rejects: [] };
-  let batch = '';
   for await (const texts of readJsonTexts(file, onBytes, preloaded)) {
+    let rows = '';
     for (const text of texts) {
       parsed.read++;
       const row = toCopyRow(source, text, file.path);
       if (typeof row === 'string') {
         parsed.staged++;
-        batch += row;
+        rows += row;
       } else {
         parsed.rejects.push(row);
       }
     }
-    if (batch.length >= BATCH_CHARS) {
-      await onRows(batch);
-      batch = '';
-    }
+    if (rows) await onRows(rows);
   }
-  if (batch) await onRows(batch);
   parsed.hash = file.hash;
   return parsed;
 }

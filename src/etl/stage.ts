@@ -82,6 +82,8 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
   return result;
 }
 
+const WRITE_CHARS = 1 << 18;
+
 /** Above this much input, files are parsed by worker threads; below it, starting them costs more than it saves. */
 const PARALLEL_BYTES = 16 << 20;
 
@@ -105,8 +107,23 @@ async function copySource(
   const copy = client.query(copyFrom(`copy ${quoteIdent(source.table)} (${columns}) from stdin`));
   const copyDone = finished(copy);
   copyDone.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
+  // Rows are coalesced into writes of ~256 KiB: a song file gives one short row, and a socket
+  // write per row cost more than parsing it.
+  let pending = '';
+  const send = async (data: string | Buffer) => {
+    if (!copy.write(data)) await once(copy, 'drain');
+  };
+  const flush = async () => {
+    if (pending) await send(pending);
+    pending = '';
+  };
   const write = async (rows: string | Buffer) => {
-    if (!copy.write(rows)) await once(copy, 'drain');
+    if (typeof rows !== 'string') {
+      await flush();
+      return send(rows);
+    }
+    pending += rows;
+    if (pending.length >= WRITE_CHARS) await flush();
   };
 
   // Files may finish out of order (in parallel); their counts and rejects are taken in file order,
@@ -145,6 +162,7 @@ async function copySource(
 
   try {
     await Promise.all(Array.from({ length: pool ? pool.size + 1 : 1 }, lane));
+    await flush();
     copy.end();
     await copyDone;
   } catch (error) {
