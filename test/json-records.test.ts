@@ -44,6 +44,21 @@ describe('JsonSplitter', () => {
     expect(out[1]).toMatchObject({ line: 2, problem: expect.stringMatching(/cut off/) });
   });
 
+  it('ends a truncated record where the next line starts a whole object, so the rest of the file still loads', () => {
+    for (const text of ['{"a":1}\n{"a":2, "b": "tru\n{"a":3}\n{"a":4}\n', '{"a":1}\n{"a":2, "b": {"c": 1\n{"a":3}\n{"a":4}']) {
+      const whole = split(text);
+      expect(whole.map((r) => [r.line, r.problem ?? JSON.parse(r.text).a])).toEqual([
+        [1, 1],
+        [2, 'the record is cut off: line 3 starts a new record before it ends'],
+        [3, 3],
+        [4, 4],
+      ]);
+      for (const size of [1, 2, 5, 9]) expect(split(text, size)).toEqual(whole);
+    }
+    // A pretty-printed record's inner lines are not whole objects at the start of a line: it stays one record.
+    expect(split('{\n  "a": {"b": 1},\n  "c": 2\n}\n').map((r) => r.problem ?? JSON.parse(r.text).c)).toEqual([2]);
+  });
+
   it('returns top-level text that is not an object or array up to the end of its line', () => {
     const out = split('{"a":1}\nnot json at all\n{"a":2}\n42\n');
     expect(out.map((r) => [r.text, r.line])).toEqual([

@@ -67,17 +67,31 @@ describe('nothing lost', () => {
       expect(run).toMatchObject({ status: 'succeeded', files: 12, records_read: 24, staged: 17, rejected: 7 });
     });
 
-    it('parsed by worker threads give the same rejects, in the same order, and the same per-file counts', async () => {
-      const inline = await runEtl(wh, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 10, fullRefresh: true, parseWorkers: 0 });
-      const threaded = await runEtl(wh, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 10, fullRefresh: true, parseWorkers: 3 });
+    it('parsed by worker threads give the same rejects, in the same order, the same counts and the same plays', async () => {
+      // Worker threads take files of 1 MB and more: the corpus, plus two large files with bad lines inside.
+      const big = (day: number) =>
+        Array.from({ length: 4000 }, (_, i) =>
+          i % 1500 === 700 ? '{"page": "NextSong", oops' : event({ page: 'NextSong', sessionId: day, itemInSession: i, ts: 1541990000000 + day * 1e7 + i, userId: String(i % 50), location: 'x'.repeat(200) }),
+        ).join('\n');
+      const logs = await writeTree({ '2018/11/big-1.json': big(1), '2018/11/big-2.json': big(2) });
+      await fs.cp(BAD_LOGS, logs, { recursive: true });
+      expect((await fs.stat(path.join(logs, '2018/11/big-1.json'))).size).toBeGreaterThan(1 << 20);
+
+      const inline = await runEtl(wh, { songsDir: noSongs, logsDir: logs, maxErrors: 20, fullRefresh: true, parseWorkers: 0 });
+      const inlineStar = await starSnapshot(wh.db);
+      for (const t of STAR_TABLES) await wh.db.deleteFrom(t).execute();
+      const threaded = await runEtl(wh, { songsDir: noSongs, logsDir: logs, maxErrors: 20, fullRefresh: true, parseWorkers: 2 });
       const counts = (s: typeof inline) => s.fileStats.map((f) => [f.file.path, f.read, f.staged, f.rejected]);
       expect(threaded.rejects).toEqual(inline.rejects);
       expect(counts(threaded)).toEqual(counts(inline));
-      expect(threaded.rejects).toHaveLength(EXPECTED_REJECTS.length);
-      const budget = runEtl(wh, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 2, fullRefresh: true, parseWorkers: 3 });
+      expect(threaded.rejects).toHaveLength(EXPECTED_REJECTS.length + 6);
+      expect(await starSnapshot(wh.db)).toEqual(inlineStar);
+      expect(inlineStar.songplays).toHaveLength(GOOD_PLAYS.length + 2 * (4000 - 3));
+
+      const budget = runEtl(wh, { songsDir: noSongs, logsDir: logs, maxErrors: 8, fullRefresh: true, parseWorkers: 2 });
       await expect(budget).rejects.toThrow(RejectBudgetError);
       const error = (await budget.catch((e) => e)) as RejectBudgetError;
-      expect(error.rejects).toEqual(inline.rejects.slice(0, 3));
+      expect(error.rejects).toEqual(inline.rejects.slice(0, 9));
     });
 
     it('past the budget fail the run, are recorded, and leave the star tables exactly as they were', async () => {

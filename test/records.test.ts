@@ -52,6 +52,11 @@ describe('toCopyRow', () => {
     expect((out as { raw: string }).raw.length).toBe(2000);
   });
 
+  it('keeps the NUL bytes of binary junk visible, as text PostgreSQL can store', () => {
+    const out = row('\u001f\u008b\u0008\u0000junk\u0000');
+    expect(out).toMatchObject({ reason: expect.stringMatching(/not valid JSON/), raw: '\u001f\u008b\u0008\\u0000junk\\u0000' });
+  });
+
   it('accepts song records, with nulls where the Million Song data has them', () => {
     expect(typeof toCopyRow(SONG_SOURCE, { text: song({ artist_latitude: null, year: 0 }), line: 1 }, 'f')).toBe('string');
   });

@@ -20,6 +20,16 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09 || c === 0xfeff;
 }
 
+/** Whether a line holds exactly one JSON object. */
+function isObjectLine(line: string): boolean {
+  try {
+    const value: unknown = JSON.parse(line);
+    return value !== null && typeof value === 'object' && !Array.isArray(value);
+  } catch {
+    return false;
+  }
+}
+
 function trimLine(line: string): string {
   // Most lines have nothing to trim: two char tests instead of a regex per line.
   const [first, last] = [line.charCodeAt(0), line.charCodeAt(line.length - 1)];
@@ -50,6 +60,8 @@ export class JsonSplitter {
   private escaped = false;
   private junk = false;
   private startLine = 1;
+  /** How much of `carry` the scanner has already scanned (it resumes there). */
+  private scanned = 0;
 
   /** Consumes a chunk and returns the values it completes. */
   push(chunk: string): JsonText[] {
@@ -59,7 +71,7 @@ export class JsonSplitter {
   /** Ends the input and returns what is left: a value cut off by the end of the file, if any. */
   end(): JsonText[] {
     // The last line may lack its newline: give it one.
-    const out = this.scanning ? [] : this.consume(`${this.carry}\n`, true);
+    const out = this.consume(`${this.carry}\n`, true);
     if (this.scanning && this.carry.trim()) {
       const rest: JsonText = { text: this.carry.trimEnd(), line: this.startLine };
       if (!this.junk) rest.problem = 'the record is cut off by the end of the file (unbalanced braces or quotes)';
@@ -67,14 +79,14 @@ export class JsonSplitter {
     }
     this.carry = '';
     this.scanning = this.inString = this.escaped = this.junk = false;
-    this.depth = 0;
+    this.depth = this.scanned = 0;
     return out;
   }
 
   private consume(text: string, last: boolean): JsonText[] {
     const out: JsonText[] = [];
     // The scanner resumes after what it already scanned; an unfinished value starts at 0.
-    let pos = this.scanning ? this.carry.length : 0;
+    let pos = this.scanning ? this.scanned : 0;
     let valueStart = this.scanning && this.carry.length > 0 ? 0 : -1;
     this.carry = '';
     while (pos < text.length) {
@@ -123,6 +135,25 @@ export class JsonSplitter {
           this.scanning = false; // back at the top level at a line end: lines are values again
           return [i + 1, -1];
         }
+        // Inside an unfinished value, a line that is a whole object by itself starts a new record:
+        // the value was cut off (a truncated line of a log), and is not allowed to swallow the rest.
+        if (valueStart >= 0 && (i + 1 === n || text.charCodeAt(i + 1) === OPEN_BRACE)) {
+          const end = i + 1 === n ? -1 : text.indexOf('\n', i + 1);
+          if (end < 0) {
+            // The next line is not all here yet: come back to this newline with the next chunk.
+            this.line--;
+            this.carry = text.slice(valueStart);
+            this.scanned = i - valueStart;
+            return [n, valueStart];
+          }
+          if (isObjectLine(text.slice(i + 1, end))) {
+            const cut = this.line - 1;
+            out.push({ text: text.slice(valueStart, i).trimEnd(), line: this.startLine, problem: `the record is cut off: line ${cut + 1} starts a new record before it ends` });
+            this.depth = 0;
+            this.scanning = this.inString = this.escaped = false;
+            return [i + 1, -1];
+          }
+        }
       }
       if (this.inString) {
         if (this.escaped) this.escaped = false;
@@ -151,7 +182,8 @@ export class JsonSplitter {
       }
     }
     // The text ended inside a value (or junk): keep it for the next chunk.
-    if (valueStart >= 0) this.carry = text.slice(valueStart);
+    this.carry = valueStart >= 0 ? text.slice(valueStart) : '';
+    this.scanned = this.carry.length;
     return [n, valueStart];
   }
 }

@@ -41,7 +41,8 @@ export function toCopyRow(source: SourceSpec, json: JsonText, file: string): str
 
 // A plain function, not a closure per record: the parser is the staging load's hot path.
 function reject(json: JsonText, file: string, reason: string): Reject {
-  return { file, line: json.line, reason, raw: json.text.slice(0, RAW_LIMIT) };
+  // PostgreSQL text cannot hold NUL (binary junk in a log file): it is kept visible as \u0000.
+  return { file, line: json.line, reason, raw: json.text.slice(0, RAW_LIMIT).replaceAll('\u0000', '\\u0000') };
 }
 
 function wrongType(field: FieldSpec, value: unknown, expected: string) {

@@ -114,8 +114,10 @@ async function copySource(
     if (!copy.write(data)) await once(copy, 'drain');
   };
   const flush = async () => {
-    if (pending) await send(pending);
+    // Taken before awaiting: other lanes go on appending while this batch is sent.
+    const data = pending;
     pending = '';
+    if (data) await send(data);
   };
   const write = async (rows: string | Buffer) => {
     if (typeof rows !== 'string') {
@@ -130,16 +132,20 @@ async function copySource(
   // so the error budget stops at the same record whatever the timing.
   const parsed: (ParsedFile | undefined)[] = [];
   let cursor = 0;
+  let overBudget = false;
   const account = () => {
-    for (; cursor < files.length && parsed[cursor]; cursor++) {
+    while (!overBudget && cursor < files.length && parsed[cursor]) {
       const p = parsed[cursor]!;
-      const file = files[cursor]!;
+      const file = files[cursor++]!;
       file.hash ??= p.hash;
       result.files.push({ file, source: source.name, read: p.read, staged: p.staged, rejected: p.rejects.length });
       result.staged[source.name] += p.staged;
       for (const reject of p.rejects) {
         result.rejects.push({ ...reject, source: source.name });
-        if (result.rejects.length > options.maxErrors) throw new RejectBudgetError(result.rejects, options.maxErrors, result.files);
+        if (result.rejects.length > options.maxErrors) {
+          overBudget = true; // the other lanes stop, and add nothing to what the error reports
+          throw new RejectBudgetError(result.rejects, options.maxErrors, result.files);
+        }
       }
     }
   };
@@ -153,7 +159,7 @@ async function copySource(
   };
   let next = 0;
   const lane = async () => {
-    while (next < files.length) {
+    while (!overBudget && next < files.length) {
       const i = next++;
       parsed[i] = await parseOne(i);
       account();
