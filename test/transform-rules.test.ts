@@ -44,6 +44,24 @@ describe('load rules', () => {
     ]);
   });
 
+  it('users: among events of the same millisecond, the later session and then the later item win', async () => {
+    await load({
+      'a.json': [
+        event({ userId: '7', firstName: 'LaterItem', ts: T0, sessionId: 5, itemInSession: 3 }),
+        event({ userId: '7', firstName: 'EarlierItem', ts: T0, sessionId: 5, itemInSession: 2 }),
+        event({ userId: '7', firstName: 'EarlierSession', ts: T0, sessionId: 4, itemInSession: 9 }),
+        event({ userId: '8', firstName: 'LaterSession', ts: T0, sessionId: 6, itemInSession: 0 }),
+        event({ userId: '8', firstName: 'Older', ts: T0 - 1, sessionId: 7, itemInSession: 0 }),
+        event({ userId: '8', firstName: 'EarlierSession', ts: T0, sessionId: 5, itemInSession: 9 }),
+      ].join('\n'),
+    });
+    const users = await wh.db.selectFrom('users').select(['user_id', 'first_name']).orderBy('user_id').execute();
+    expect(users).toEqual([
+      { user_id: 7, first_name: 'LaterItem' },
+      { user_id: 8, first_name: 'LaterSession' },
+    ]);
+  });
+
   it('a later load with newer events updates the level; a load of older events never overwrites it', async () => {
     await load({ 'd1.json': event({ userId: '7', level: 'free', ts: T0 }) });
     await load({ 'd2.json': event({ userId: '7', level: 'paid', ts: T0 + DAY }) });

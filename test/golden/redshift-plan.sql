@@ -172,7 +172,7 @@ analyze "artists";
 drop table if exists "users_merge_source";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "users_merge_source" as select "user_id", "first_name", "last_name", "gender", "level", "last_seen_at" from (select cast("user_id" as integer) as "user_id", "first_name", "last_name", "gender", "level", (timestamp 'epoch' + "ts" * interval '1 millisecond') as "last_seen_at", row_number() over(partition by "user_id" order by "ts" desc, "session_id" desc, "item_in_session" desc) as "pick" from "staging_events" where "user_id" <> '') as "e" where "pick" = 1;
+create temporary table "users_merge_source" as select "user_id", "first_name", "last_name", "gender", "level", "last_seen_at" from (select cast("e"."user_id" as integer) as "user_id", "e"."first_name", "e"."last_name", "e"."gender", "e"."level", (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') as "last_seen_at", row_number() over(partition by "e"."user_id" order by "e"."session_id" desc, "e"."item_in_session" desc) as "pick" from "staging_events" as "e" inner join (select "user_id", max("ts") as "ts" from "staging_events" where "user_id" <> '' group by "user_id") as "l" on "l"."user_id" = "e"."user_id" and "l"."ts" = "e"."ts") as "u" where "pick" = 1;
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
 analyze "users_merge_source";
@@ -224,7 +224,7 @@ update "songplays" set "song_id" = "m"."song_id", "artist_id" = "m"."artist_id" 
 drop table if exists "time_merge_source";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "time_merge_source" as select "start_time", cast(extract(hour from "start_time") as integer) as "hour", cast(extract(day from "start_time") as integer) as "day", cast(extract(week from "start_time") as integer) as "week", cast(extract(month from "start_time") as integer) as "month", cast(extract(year from "start_time") as integer) as "year", cast(extract(dow from "start_time") as integer) as "weekday" from (select distinct (timestamp 'epoch' + "ts" * interval '1 millisecond') as "start_time" from "staging_events" where "page" = 'NextSong') as "t";
+create temporary table "time_merge_source" as select "start_time", cast(date_part('hour', "start_time") as integer) as "hour", cast(date_part('day', "start_time") as integer) as "day", cast(date_part('week', "start_time") as integer) as "week", cast(date_part('month', "start_time") as integer) as "month", cast(date_part('year', "start_time") as integer) as "year", cast(date_part('dow', "start_time") as integer) as "weekday" from (select distinct (timestamp 'epoch' + "ts" * interval '1 millisecond') as "start_time" from "staging_events" where "page" = 'NextSong') as "t";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
 analyze "time_merge_source";

@@ -1,11 +1,21 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import type { Database } from '../../types/database.js';
 import { timestampFromEpochMillis } from './expressions.js';
 import type { UpsertRule } from './merge.js';
 
+/** Each user's latest ts among the staged events: a hash aggregate, where a window would sort every event. */
+function latestTs(db: Kysely<Database>) {
+  return db
+    .selectFrom('staging_events')
+    .where('user_id', '<>', sql.lit(''))
+    .select((eb) => ['user_id', eb.fn.max('ts').as('ts')])
+    .groupBy('user_id');
+}
+
 /**
  * users: every user with a non-empty userId in any event, page views included. Name, gender and
- * level come from the user's most recent event by ts; a load of older events never overwrites a
- * row taken from a newer one (precedence on last_seen_at).
+ * level come from the user's most recent event by ts (ties: the later session, then the later item);
+ * a load of older events never overwrites a row taken from a newer one (precedence on last_seen_at).
  */
 export const usersRule: UpsertRule<'users'> = {
   target: 'users',
@@ -16,27 +26,21 @@ export const usersRule: UpsertRule<'users'> = {
     db
       .selectFrom((sub) =>
         sub
-          .selectFrom('staging_events')
-          .where('user_id', '<>', sql.lit(''))
+          .selectFrom('staging_events as e')
+          .innerJoin(latestTs(db).as('l'), (join) => join.onRef('l.user_id', '=', 'e.user_id').onRef('l.ts', '=', 'e.ts'))
           .select((eb) => [
-            sql<number>`cast(${eb.ref('user_id')} as integer)`.as('user_id'),
-            'first_name',
-            'last_name',
-            'gender',
-            'level',
-            timestampFromEpochMillis(eb.ref('ts')).as('last_seen_at'),
+            sql<number>`cast(${eb.ref('e.user_id')} as integer)`.as('user_id'),
+            'e.first_name',
+            'e.last_name',
+            'e.gender',
+            'e.level',
+            timestampFromEpochMillis(eb.ref('e.ts')).as('last_seen_at'),
             eb.fn
               .agg<number>('row_number')
-              .over((o) =>
-                o
-                  .partitionBy('user_id')
-                  .orderBy('ts', 'desc')
-                  .orderBy('session_id', 'desc')
-                  .orderBy('item_in_session', 'desc'),
-              )
+              .over((o) => o.partitionBy('e.user_id').orderBy('e.session_id', 'desc').orderBy('e.item_in_session', 'desc'))
               .as('pick'),
           ])
-          .as('e'),
+          .as('u'),
       )
       .select(['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_seen_at'])
       .where('pick', '=', sql.lit(1)),
