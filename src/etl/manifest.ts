@@ -25,20 +25,21 @@ export async function filesToLoad(db: Kysely<Database>, source: Source, files: D
 /** Records files as loaded, in the transaction that publishes their rows. */
 export async function markLoaded(trx: Transaction<Database>, runId: string, files: { source: Source; file: DataFile }[]): Promise<void> {
   const now = new Date();
-  const rows = files.map(({ source, file }) => ({
-    source,
-    path: file.relPath,
-    size: file.size,
-    mtime_ms: file.mtimeMs,
-    hash: file.hash ?? '',
-    run_id: runId,
-    loaded_at: now,
-  }));
-  for (const batch of batches(rows, 7)) {
+  // Rows are built a batch at a time: a run may cover hundreds of thousands of files.
+  for (const batch of batches(files, 7)) {
+    const rows = batch.map(({ source, file }) => ({
+      source,
+      path: file.relPath,
+      size: file.size,
+      mtime_ms: file.mtimeMs,
+      hash: file.hash ?? '',
+      run_id: runId,
+      loaded_at: now,
+    }));
     for (const source of ['songs', 'events'] as const) {
-      const paths = batch.filter((r) => r.source === source).map((r) => r.path);
+      const paths = rows.filter((r) => r.source === source).map((r) => r.path);
       if (paths.length) await trx.deleteFrom('loaded_files').where('source', '=', source).where('path', 'in', paths).execute();
     }
-    await trx.insertInto('loaded_files').values(batch).execute();
+    await trx.insertInto('loaded_files').values(rows).execute();
   }
 }

@@ -148,7 +148,7 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
       if (failures(checks).length) throw new CheckFailedError(checks);
     }
     progress.phase('Recording the run');
-    await markLoaded(trx, runId, staged.files.map(({ source, file }) => ({ source, file })));
+    await markLoaded(trx, runId, staged.files);
     await recordFilesAndRejects(trx, runId, staged.files, staged.rejects);
     await finishRun(trx, runId, 'succeeded', staged.files);
     const tables = await countStarTables(trx);

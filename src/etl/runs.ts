@@ -37,26 +37,24 @@ export async function describeRunningRun(db: Kysely<Database>): Promise<string> 
 
 /** Writes a run's per-file counts and its rejects. */
 export async function recordFilesAndRejects(db: Kysely<Database>, runId: string, files: FileStats[], rejects: StageResult['rejects']) {
-  const fileRows = files.map((f) => ({
-    run_id: runId,
-    source: f.source,
-    path: f.file.relPath,
-    size: f.file.size,
-    hash: f.file.hash ?? '',
-    records_read: f.read,
-    staged: f.staged,
-    rejected: f.rejected,
-  }));
-  for (const batch of batches(fileRows, 8)) await db.insertInto('etl_run_files').values(batch).execute();
-  const rejectRows = rejects.map((r) => ({
-    run_id: runId,
-    source: r.source,
-    file: r.file,
-    line: r.line,
-    reason: r.reason.slice(0, REASON_LIMIT),
-    raw: r.raw,
-  }));
-  for (const batch of batches(rejectRows, 6)) await db.insertInto('load_errors').values(batch).execute();
+  // Rows are built a batch at a time: a run may cover hundreds of thousands of files.
+  for (const batch of batches(files, 8)) {
+    const rows = batch.map((f) => ({
+      run_id: runId,
+      source: f.source,
+      path: f.file.relPath,
+      size: f.file.size,
+      hash: f.file.hash ?? '',
+      records_read: f.read,
+      staged: f.staged,
+      rejected: f.rejected,
+    }));
+    await db.insertInto('etl_run_files').values(rows).execute();
+  }
+  for (const batch of batches(rejects, 6)) {
+    const rows = batch.map((r) => ({ run_id: runId, source: r.source, file: r.file, line: r.line, reason: r.reason.slice(0, REASON_LIMIT), raw: r.raw }));
+    await db.insertInto('load_errors').values(rows).execute();
+  }
 }
 
 /** Closes a run with its totals; in the publishing transaction for a success. */

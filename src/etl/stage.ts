@@ -136,6 +136,7 @@ async function copySource(
   const account = () => {
     while (!overBudget && cursor < files.length && parsed[cursor]) {
       const p = parsed[cursor]!;
+      parsed[cursor] = undefined; // accounted for: memory stays per file, not per file ever parsed
       const file = files[cursor++]!;
       file.hash ??= p.hash;
       result.files.push({ file, source: source.name, read: p.read, staged: p.staged, rejected: p.rejects.length });
