@@ -4,6 +4,15 @@ import path from 'node:path';
 import { AuthorizeSecurityGroupIngressCommand, EC2Client, RevokeSecurityGroupIngressCommand } from '@aws-sdk/client-ec2';
 import { CreateRoleCommand, DeleteRoleCommand, GetRoleCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { CreateClusterCommand, DeleteClusterCommand, DescribeClustersCommand, ModifyClusterIamRolesCommand, RedshiftClient } from '@aws-sdk/client-redshift';
+import {
+  CreateNamespaceCommand,
+  CreateWorkgroupCommand,
+  DeleteNamespaceCommand,
+  DeleteWorkgroupCommand,
+  GetNamespaceCommand,
+  GetWorkgroupCommand,
+  RedshiftServerlessClient,
+} from '@aws-sdk/client-redshift-serverless';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
@@ -19,7 +28,13 @@ describe('provisioning (AWS mocked)', () => {
   const redshift = mockClient(RedshiftClient);
   const iam = mockClient(IAMClient);
   const ec2 = mockClient(EC2Client);
-  const aws = { redshift: redshift as unknown as RedshiftClient, iam: iam as unknown as IAMClient, ec2: ec2 as unknown as EC2Client };
+  const serverless = mockClient(RedshiftServerlessClient);
+  const aws = {
+    redshift: redshift as unknown as RedshiftClient,
+    iam: iam as unknown as IAMClient,
+    ec2: ec2 as unknown as EC2Client,
+    serverless: serverless as unknown as RedshiftServerlessClient,
+  };
   let home: string;
   let lines: string[];
   const log = (l: string) => lines.push(l);
@@ -29,6 +44,7 @@ describe('provisioning (AWS mocked)', () => {
     redshift.reset();
     iam.reset();
     ec2.reset();
+    serverless.reset();
     lines = [];
     home = await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-provision-'));
   });
@@ -119,11 +135,73 @@ describe('provisioning (AWS mocked)', () => {
     redshift.on(DeleteClusterCommand).resolves({});
     ec2.on(RevokeSecurityGroupIngressCommand).resolves({});
     iam.on(DeleteRoleCommand).resolves({});
-    await teardown(aws, { identifier: 'sparkify-dwh', roleName: 'sparkify-redshift-s3-read', waitSeconds: 4 }, home, log);
+    await teardown(aws, options(), home, log);
     expect(redshift.commandCalls(DeleteClusterCommand)[0]!.args[0].input).toEqual({ ClusterIdentifier: 'sparkify-dwh', SkipFinalClusterSnapshot: true });
     expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(1);
     expect(iam.commandCalls(DeleteRoleCommand)).toHaveLength(1);
     await expect(fs.stat(path.join(home, 'redshift.json'))).rejects.toThrow();
+  });
+
+  describe('--serverless', () => {
+    const workgroup = { workgroupName: 'sparkify-dwh', namespaceName: 'sparkify-dwh', securityGroupIds: ['sg-456'], endpoint: { address: 'sparkify-dwh.123456789012.us-west-2.redshift-serverless.amazonaws.com', port: 5439 } };
+    const namespace = { namespaceName: 'sparkify-dwh', iamRoles: [ROLE_ARN], status: 'AVAILABLE' as const };
+
+    it('creates a namespace and a workgroup, waits for both, and writes the config; the password is never printed', async () => {
+      iam.on(GetRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as never });
+      iam.on(PutRolePolicyCommand).resolves({});
+      serverless
+        .on(GetWorkgroupCommand)
+        .rejectsOnce(notFound('ResourceNotFoundException'))
+        .resolvesOnce({ workgroup: { ...workgroup, status: 'CREATING' } })
+        .resolves({ workgroup: { ...workgroup, status: 'AVAILABLE' } });
+      serverless.on(GetNamespaceCommand).rejectsOnce(notFound('ResourceNotFoundException')).resolves({ namespace });
+      serverless.on(CreateNamespaceCommand).resolves({ namespace: { ...namespace, status: 'MODIFYING' } });
+      serverless.on(CreateWorkgroupCommand).resolves({ workgroup: { ...workgroup, status: 'CREATING', endpoint: undefined } });
+      ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({});
+
+      await provision(aws, options({ serverless: true, baseCapacity: 32, publicFrom: '203.0.113.7' }), home, log);
+
+      const ns = serverless.commandCalls(CreateNamespaceCommand)[0]!.args[0].input;
+      expect(ns).toMatchObject({ namespaceName: 'sparkify-dwh', dbName: 'sparkify', adminUsername: 'sparkify_admin', iamRoles: [ROLE_ARN], defaultIamRoleArn: ROLE_ARN });
+      const password = ns.adminUserPassword!;
+      expect(password).toMatch(/^(?=.*[A-Z])(?=.*[a-z])(?=.*\d)[^'"\\/@ ]{32}$/);
+      expect(serverless.commandCalls(CreateWorkgroupCommand)[0]!.args[0].input).toEqual({
+        workgroupName: 'sparkify-dwh',
+        namespaceName: 'sparkify-dwh',
+        baseCapacity: 32,
+        publiclyAccessible: true,
+        port: 5439,
+      });
+      expect(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input.GroupId).toBe('sg-456');
+      expect(serverless.commandCalls(GetWorkgroupCommand).length).toBeGreaterThanOrEqual(3); // polled until AVAILABLE
+      expect(redshift.commandCalls(CreateClusterCommand)).toHaveLength(0);
+      expect(loadConfig({ SPARKIFY_HOME: home }).redshift).toMatchObject({ host: workgroup.endpoint.address, port: 5439, password, iamRole: ROLE_ARN });
+      expect((await fs.stat(path.join(home, 'redshift.json'))).mode & 0o777).toBe(0o600);
+      expect(lines.join('\n')).not.toContain(password);
+      expect(lines).toContain(`Workgroup sparkify-dwh is available at ${workgroup.endpoint.address}:5439.`);
+    }, 20_000);
+
+    it('tears down the workgroup and then its namespace, even a namespace left without one', async () => {
+      serverless.on(GetWorkgroupCommand).resolvesOnce({ workgroup: { ...workgroup, status: 'AVAILABLE' } }).rejects(notFound('ResourceNotFoundException'));
+      serverless.on(GetNamespaceCommand).resolvesOnce({ namespace }).rejects(notFound('ResourceNotFoundException'));
+      serverless.on(DeleteWorkgroupCommand).resolves({});
+      serverless.on(DeleteNamespaceCommand).resolves({});
+      await teardown(aws, options({ serverless: true }), home, log, 'last-one');
+      expect(serverless.commandCalls(DeleteWorkgroupCommand)[0]!.args[0].input).toEqual({ workgroupName: 'sparkify-dwh' });
+      expect(serverless.commandCalls(DeleteNamespaceCommand)[0]!.args[0].input).toEqual({ namespaceName: 'sparkify-dwh', finalSnapshotName: 'last-one' });
+
+      serverless.reset();
+      serverless.on(GetWorkgroupCommand).rejects(notFound('ResourceNotFoundException'));
+      serverless.on(GetNamespaceCommand).resolvesOnce({ namespace }).rejects(notFound('ResourceNotFoundException'));
+      serverless.on(DeleteNamespaceCommand).resolves({});
+      await teardown(aws, options({ serverless: true }), home, log);
+      expect(serverless.commandCalls(DeleteWorkgroupCommand)).toHaveLength(0);
+      expect(serverless.commandCalls(DeleteNamespaceCommand)[0]!.args[0].input).toEqual({ namespaceName: 'sparkify-dwh' });
+    }, 20_000);
+
+    it('refuses a base capacity Redshift Serverless does not offer', () => {
+      expect(() => options({ serverless: true, baseCapacity: 12 })).toThrow(/--baseCapacity/);
+    });
   });
 
   it('generates passwords Redshift accepts', () => {
@@ -134,6 +212,8 @@ describe('provisioning (AWS mocked)', () => {
   it.each([
     ['provision', ['--region', 'us-west-2', '--s3', 's3://my-bucket/sparkify/', '--public-from', '203.0.113.7'], /Ingress: TCP 5439 from 203.0.113.7\/32 only/],
     ['teardown', ['--region', 'us-west-2'], /Delete Redshift cluster sparkify-dwh \(no final snapshot\)/],
+    ['provision', ['--region', 'us-west-2', '--managed-s3-read-only', '--serverless', '--base-capacity', '16'], /Redshift Serverless namespace sparkify-dwh .* workgroup sparkify-dwh \(16 RPUs base capacity/],
+    ['teardown', ['--region', 'us-west-2', '--serverless'], /Delete Redshift Serverless workgroup sparkify-dwh, then namespace sparkify-dwh/],
   ])('%s --dry-run prints its plan without AWS credentials', async (command, args, line) => {
     const result = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/provision/main.ts'), command, '--dry-run', ...args], {
       AWS_ACCESS_KEY_ID: '',

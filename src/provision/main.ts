@@ -2,15 +2,21 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { IAMClient } from '@aws-sdk/client-iam';
 import { RedshiftClient } from '@aws-sdk/client-redshift';
+import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { loadConfig } from '../config.js';
-import { parseProvisionOptions } from './options.js';
+import { parseProvisionOptions, parseTeardownOptions } from './options.js';
 import { type AwsClients, provision, provisionPlan, provisionStatus, teardown, teardownPlan } from './provision.js';
 
 /** Clients for the region, credentials from the SDK's default chain (environment, profile, SSO). */
 function clients(region: string): AwsClients {
-  return { redshift: new RedshiftClient({ region }), iam: new IAMClient({ region }), ec2: new EC2Client({ region }) };
+  return {
+    redshift: new RedshiftClient({ region }),
+    serverless: new RedshiftServerlessClient({ region }),
+    iam: new IAMClient({ region }),
+    ec2: new EC2Client({ region }),
+  };
 }
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -23,10 +29,11 @@ export async function provisionCli(argv: string[], aws?: (region: string) => Aws
     identifier: { type: 'string', describe: 'Cluster identifier (default sparkify-dwh)' },
     'role-name': { type: 'string', describe: 'IAM role name (default sparkify-redshift-s3-read)' },
     'dry-run': { type: 'boolean', default: false, describe: 'Print the plan; needs no AWS credentials' },
-    'wait-seconds': { type: 'number', describe: 'How long to wait for the cluster (default 1800)' },
+    'wait-seconds': { type: 'number', describe: 'How long to wait for the cluster or workgroup (default 1800)' },
+    serverless: { type: 'boolean', describe: 'Redshift Serverless: a namespace and a workgroup named after --identifier' },
   } as const;
-  const options = (a: Record<string, unknown>) =>
-    parseProvisionOptions(
+  const options = (a: Record<string, unknown>, parse = parseProvisionOptions) =>
+    parse(
       Object.fromEntries(
         Object.entries({
           region: a.region ?? process.env.AWS_REGION,
@@ -42,6 +49,8 @@ export async function provisionCli(argv: string[], aws?: (region: string) => Aws
           publicFrom: a['public-from'],
           managedPassword: a['managed-password'],
           waitSeconds: a['wait-seconds'],
+          serverless: a.serverless,
+          baseCapacity: a['base-capacity'],
         }).filter(([, v]) => v !== undefined),
       ),
     );
@@ -49,11 +58,12 @@ export async function provisionCli(argv: string[], aws?: (region: string) => Aws
     .scriptName('provision')
     .command(
       'provision',
-      'Create (or adopt) the IAM role and Redshift cluster, wait until it is available, and write the connection config',
+      'Create (or adopt) the IAM role and the Redshift cluster (or, with --serverless, namespace and workgroup), wait until it is available, and write the connection config',
       (y) =>
         y
           .options(common)
           .option('node-type', { type: 'string', describe: 'Node type (default ra3.large)' })
+          .option('base-capacity', { type: 'number', describe: 'Serverless base capacity in RPUs, 8 to 1024 in steps of 8 (default 8)' })
           .option('nodes', { type: 'number', describe: 'Number of nodes (default 2)' })
           .option('database', { type: 'string', describe: 'Database name (default sparkify)' })
           .option('user', { type: 'string', describe: 'Admin user (default sparkify_admin)' })
@@ -73,22 +83,17 @@ export async function provisionCli(argv: string[], aws?: (region: string) => Aws
     )
     .command(
       'teardown',
-      'Delete the cluster and the role and rule provisioning created, and the local config',
+      'Delete the cluster (or Serverless workgroup and namespace) and the role and rule provisioning created, and the local config',
       (y) =>
         y
           .options(common)
           .option('final-snapshot', { type: 'string', describe: 'Take a final snapshot with this identifier (default: none)' })
           .option('yes', { type: 'boolean', default: false, describe: 'Confirm the deletion' }),
       async (a) => {
-        const o = {
-          region: String(a.region ?? process.env.AWS_REGION ?? ''),
-          identifier: String(a.identifier ?? 'sparkify-dwh'),
-          roleName: String(a['role-name'] ?? 'sparkify-redshift-s3-read'),
-          waitSeconds: Number(a['wait-seconds'] ?? 1800),
-        };
-        if (!o.region) throw new Error('Name the region: --region or AWS_REGION');
+        if (!(a.region ?? process.env.AWS_REGION)) throw new Error('Name the region: --region or AWS_REGION');
+        const o = options(a, parseTeardownOptions);
         if (a['dry-run']) return void teardownPlan(o, a['final-snapshot']).forEach((l) => log(`- ${l}`));
-        if (!a.yes) throw new Error(`This deletes cluster ${o.identifier} and its data${a['final-snapshot'] ? '' : ' without a snapshot'}: run again with --yes to confirm (or --dry-run to see the plan).`);
+        if (!a.yes) throw new Error(`This deletes ${o.serverless ? 'workgroup and namespace' : 'cluster'} ${o.identifier} and its data${a['final-snapshot'] ? '' : ' without a snapshot'}: run again with --yes to confirm (or --dry-run to see the plan).`);
         await teardown((aws ?? clients)(o.region), o, home, log, a['final-snapshot']);
       },
     )

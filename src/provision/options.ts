@@ -11,8 +11,7 @@ const ok = (validate: (v: string) => unknown) => (v: string) => {
 };
 
 /** Provisioning options, with the defaults the README documents. */
-export const provisionOptions = z
-  .object({
+const baseOptions = z.object({
     region: z.string().refine(ok(region), 'must be a region like us-west-2'),
     identifier: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be lowercase letters, digits and hyphens, starting with a letter').default('sparkify-dwh'),
     nodeType: z.string().regex(/^[a-z0-9]+\.[a-z0-9]+$/, 'must be a node type like ra3.large').default('ra3.large'),
@@ -33,14 +32,31 @@ export const provisionOptions = z
     managedPassword: z.boolean().default(false),
     /** How long to wait for the cluster, in seconds. */
     waitSeconds: z.number().int().min(1).default(1800),
-  })
-  .refine((o) => o.s3 || o.managedS3ReadOnly, { message: 'give --s3 s3://bucket/prefix (least privilege) or --managed-s3-read-only', path: ['s3'] });
+    /** Redshift Serverless (a namespace and a workgroup) instead of a provisioned cluster. */
+    serverless: z.boolean().default(false),
+    /** Serverless base capacity in Redshift Processing Units: 8 to 1024, in steps of 8. */
+    baseCapacity: z.number().int().min(8).max(1024).multipleOf(8).default(8),
+  });
 
-export type ProvisionOptions = z.output<typeof provisionOptions>;
+const provisionOptions = baseOptions.refine((o) => o.s3 || o.managedS3ReadOnly, {
+  message: 'give --s3 s3://bucket/prefix (least privilege) or --managed-s3-read-only',
+  path: ['s3'],
+});
 
-/** Validates options, naming each bad one. */
+export type ProvisionOptions = z.output<typeof baseOptions>;
+
+/** Validates provisioning options, naming each bad one. */
 export function parseProvisionOptions(input: Record<string, unknown>): ProvisionOptions {
-  const parsed = provisionOptions.safeParse(input);
+  return parse(provisionOptions, input);
+}
+
+/** Validates teardown options: those that name what to delete (S3 access is not needed to delete it). */
+export function parseTeardownOptions(input: Record<string, unknown>): ProvisionOptions {
+  return parse(baseOptions, input);
+}
+
+function parse(schema: typeof baseOptions | typeof provisionOptions, input: Record<string, unknown>): ProvisionOptions {
+  const parsed = schema.safeParse(input);
   if (!parsed.success) {
     throw new Error(`Invalid options: ${parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; ')}`);
   }

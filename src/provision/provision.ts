@@ -13,17 +13,10 @@ import {
   type IAMClient,
   PutRolePolicyCommand,
 } from '@aws-sdk/client-iam';
-import {
-  type Cluster,
-  CreateClusterCommand,
-  DeleteClusterCommand,
-  DescribeClustersCommand,
-  ModifyClusterIamRolesCommand,
-  type RedshiftClient,
-  waitUntilClusterAvailable,
-  waitUntilClusterDeleted,
-} from '@aws-sdk/client-redshift';
+import type { RedshiftClient } from '@aws-sdk/client-redshift';
+import type { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { parseS3Uri } from '../etl/s3.js';
+import { type Compute, type ComputeState, clusterCompute, serverlessCompute } from './compute.js';
 import type { ProvisionOptions } from './options.js';
 
 /** The AWS clients provisioning uses (tests pass mocked ones). */
@@ -31,7 +24,16 @@ export interface AwsClients {
   redshift: RedshiftClient;
   iam: IAMClient;
   ec2: EC2Client;
+  serverless: RedshiftServerlessClient;
 }
+
+/** The compute the options ask for: a provisioned cluster, or Serverless with --serverless. */
+export function computeFor(aws: AwsClients, o: ProvisionOptions): Compute {
+  return o.serverless ? serverlessCompute(aws.serverless, o) : clusterCompute(aws.redshift, o);
+}
+
+/** A noun with its first letter in capitals, to start a sentence. */
+const capitalised = (noun: string) => noun[0]!.toUpperCase() + noun.slice(1);
 
 /** What this project created, so that teardown removes that and nothing else. */
 interface State {
@@ -82,37 +84,29 @@ export function generatePassword(length = 32): string {
 
 /** Every resource and setting provisioning would create, as lines; needs no credentials. */
 export function provisionPlan(o: ProvisionOptions): string[] {
+  const compute = computeFor(NO_CLIENTS, o);
   return [
     `Region: ${o.region}`,
     `IAM role ${o.roleName}: trusted by redshift.amazonaws.com; ${o.managedS3ReadOnly ? `managed policy ${MANAGED_S3_READ_ONLY}` : `inline policy ${INLINE_POLICY}: s3:GetObject on ${o.s3}*, s3:ListBucket and s3:GetBucketLocation on its bucket`}`,
-    `Redshift cluster ${o.identifier}: ${o.nodes} × ${o.nodeType} (${o.nodes > 1 ? 'multi-node' : 'single-node'}), database ${o.database}, admin ${o.user}, port ${o.port}, encrypted at rest, ${o.publicFrom ? 'publicly accessible' : 'not publicly accessible'}, role ${o.roleName} attached`,
+    compute.plan,
     o.managedPassword
-      ? 'Admin password: generated and kept by Redshift in AWS Secrets Manager (ManageMasterPassword)'
+      ? 'Admin password: generated and kept by Redshift in AWS Secrets Manager'
       : 'Admin password: generated here, never printed, saved in the local config file (mode 0600)',
-    o.publicFrom ? `Ingress: TCP ${o.port} from ${o.publicFrom}/32 only, on the cluster's VPC security group` : 'Ingress: none added (reach the cluster from inside its VPC)',
-    `Wait: until the cluster is available (at most ${o.waitSeconds} s)`,
+    o.publicFrom ? `Ingress: TCP ${o.port} from ${o.publicFrom}/32 only, on the ${compute.noun}'s VPC security group` : `Ingress: none added (reach the ${compute.noun} from inside its VPC)`,
+    `Wait: until the ${compute.noun} is available (at most ${o.waitSeconds} s)`,
     'Then: write the connection config that migrations and the ETL read',
   ];
 }
 
 /** The lines teardown would carry out; needs no credentials. */
-export function teardownPlan(o: Pick<ProvisionOptions, 'identifier' | 'roleName' | 'region'>, finalSnapshot?: string): string[] {
+export function teardownPlan(o: ProvisionOptions, finalSnapshot?: string): string[] {
   return [
     `Region: ${o.region}`,
-    `Delete Redshift cluster ${o.identifier} (${finalSnapshot ? `final snapshot ${finalSnapshot}` : 'no final snapshot'}) and wait until it is gone`,
+    computeFor(NO_CLIENTS, o).teardownPlan(finalSnapshot),
     'Revoke the ingress rule provisioning added, if any',
     `Delete IAM role ${o.roleName} and its policy, if provisioning created it`,
     'Remove the local connection config and state files',
   ];
-}
-
-async function describeCluster(redshift: RedshiftClient, identifier: string): Promise<Cluster | undefined> {
-  try {
-    return (await redshift.send(new DescribeClustersCommand({ ClusterIdentifier: identifier }))).Clusters?.[0];
-  } catch (error) {
-    if ((error as { name?: string }).name === 'ClusterNotFoundFault') return undefined;
-    throw error;
-  }
 }
 
 /** AWS's error as a sentence a user can act on. */
@@ -126,11 +120,8 @@ export function explainAwsError(error: unknown): string {
   return `${name}: ${e.message ?? ''}`.trim();
 }
 
-/** The SDK waiter's timing: polls every 30–60 s, faster for short limits (its minDelay must stay below maxWaitTime). */
-function waiterConfig(client: RedshiftClient, seconds: number) {
-  const minDelay = Math.max(1, Math.min(30, Math.floor(seconds / 2)));
-  return { client, maxWaitTime: seconds, minDelay, maxDelay: Math.max(minDelay, Math.min(60, seconds)) };
-}
+// Plans are printed without credentials: the compute objects are built, never sent anything.
+const NO_CLIENTS = {} as AwsClients;
 
 interface Paths {
   config: string;
@@ -148,10 +139,10 @@ async function writePrivate(file: string, data: unknown) {
 }
 
 /**
- * Creates (or adopts) the role, the cluster and the ingress rule, waits for the cluster, and writes
+ * Creates (or adopts) the role, the cluster or Serverless workgroup and the ingress rule, waits for it, and writes
  * the connection config. Safe to run again: what exists is adopted and what is missing is made.
  */
-export async function provision(aws: AwsClients, o: ProvisionOptions, home: string, log: (line: string) => void): Promise<Cluster> {
+export async function provision(aws: AwsClients, o: ProvisionOptions, home: string, log: (line: string) => void): Promise<ComputeState> {
   const files = paths(home);
   const existingState: Partial<State> = existsSync(files.state) ? JSON.parse(await fs.readFile(files.state, 'utf8')) : {};
   const state: State = { identifier: o.identifier, region: o.region, roleName: o.roleName, roleCreated: existingState.roleCreated ?? false, ingress: existingState.ingress };
@@ -193,47 +184,27 @@ export async function provision(aws: AwsClients, o: ProvisionOptions, home: stri
     else await aws.iam.send(new PutRolePolicyCommand({ RoleName: o.roleName, PolicyName: INLINE_POLICY, PolicyDocument: s3ReadPolicy(o.s3!) }));
   });
 
-  // 2. The cluster.
+  // 2. The compute: a cluster, or a Serverless namespace and workgroup.
+  const compute = computeFor(aws, o);
+  const { noun, name } = compute;
   let password: string | undefined;
-  let cluster = await step('Looking up the cluster', () => describeCluster(aws.redshift, o.identifier));
-  if (cluster) {
-    log(`Cluster ${o.identifier} exists (${cluster.ClusterStatus}): adopted.`);
-    if (!cluster.IamRoles?.some((r) => r.IamRoleArn === roleArn)) {
-      await step('Attaching the role to the cluster', () =>
-        aws.redshift.send(new ModifyClusterIamRolesCommand({ ClusterIdentifier: o.identifier, AddIamRoles: [roleArn!] })),
-      );
-    }
+  let current = await step(`Looking up the ${noun}`, () => compute.describe());
+  if (current) {
+    log(`${capitalised(noun)} ${name} exists (${current.status}): adopted.`);
+    if (!current.roles.includes(roleArn)) await step(`Attaching the role to the ${noun}`, () => compute.attachRole(roleArn!));
   } else {
     password = o.managedPassword ? undefined : generatePassword();
-    cluster = await step(`Creating cluster ${o.identifier}`, async () =>
-      (
-        await aws.redshift.send(
-          new CreateClusterCommand({
-            ClusterIdentifier: o.identifier,
-            NodeType: o.nodeType,
-            ClusterType: o.nodes > 1 ? 'multi-node' : 'single-node',
-            ...(o.nodes > 1 ? { NumberOfNodes: o.nodes } : {}),
-            DBName: o.database,
-            MasterUsername: o.user,
-            ...(password ? { MasterUserPassword: password } : { ManageMasterPassword: true }),
-            IamRoles: [roleArn!],
-            Encrypted: true,
-            PubliclyAccessible: Boolean(o.publicFrom),
-            Port: o.port,
-          }),
-        )
-      ).Cluster!,
-    );
-    log(`Cluster ${o.identifier} is being created.`);
+    current = await step(`Creating ${noun} ${name}`, () => compute.create(roleArn!, password));
+    log(`${capitalised(noun)} ${name} is being created.`);
     // The password exists only now: keep it before anything else can fail.
-    await writePrivate(files.config, connectionConfig(o, cluster, roleArn, password));
+    await writePrivate(files.config, connectionConfig(o, current, roleArn, password));
   }
-  done.push(`cluster ${o.identifier}`);
+  done.push(`${noun} ${name}`);
 
   // 3. The port, opened to one address only.
   if (o.publicFrom) {
-    const groupId = cluster.VpcSecurityGroups?.[0]?.VpcSecurityGroupId;
-    if (!groupId) throw new ProvisionError(`Cluster ${o.identifier} has no VPC security group to open: open port ${o.port} yourself. What exists now: ${done.join('; ')}.`);
+    const groupId = current.securityGroupId;
+    if (!groupId) throw new ProvisionError(`${capitalised(noun)} ${name} has no VPC security group to open: open port ${o.port} yourself. What exists now: ${done.join('; ')}.`);
     const cidr = `${o.publicFrom}/32`;
     await step(`Opening port ${o.port} to ${cidr}`, async () => {
       try {
@@ -250,24 +221,22 @@ export async function provision(aws: AwsClients, o: ProvisionOptions, home: stri
   await writePrivate(files.state, state);
 
   // 4. Wait, then write the config the ETL reads.
-  log(`Waiting for cluster ${o.identifier} to be available (this takes minutes)…`);
-  await step('Waiting for the cluster', () =>
-    waitUntilClusterAvailable(waiterConfig(aws.redshift, o.waitSeconds), { ClusterIdentifier: o.identifier }),
-  );
-  cluster = (await step('Reading the cluster endpoint', () => describeCluster(aws.redshift, o.identifier)))!;
+  log(`Waiting for ${noun} ${name} to be available (this takes minutes)…`);
+  await step(`Waiting for the ${noun}`, () => compute.waitAvailable(o.waitSeconds));
+  const ready = (await step(`Reading the ${noun} endpoint`, () => compute.describe()))!;
   const previous = existsSync(files.config) ? JSON.parse(await fs.readFile(files.config, 'utf8')) : {};
-  await writePrivate(files.config, connectionConfig(o, cluster, roleArn, password ?? previous.REDSHIFT_PASSWORD));
-  log(`Cluster ${o.identifier} is available at ${cluster.Endpoint?.Address}:${cluster.Endpoint?.Port}.`);
+  await writePrivate(files.config, connectionConfig(o, ready, roleArn, password ?? previous.REDSHIFT_PASSWORD));
+  log(`${capitalised(noun)} ${name} is available at ${ready.endpoint?.address}:${ready.endpoint?.port}.`);
   log(`Connection config written to ${files.config} (mode 0600). Next: npm run migrate:latest && npm run etl -- --songs <dir> --logs <dir>`);
-  return cluster;
+  return ready;
 }
 
 /** The settings file the ETL reads (see src/config.ts). */
-function connectionConfig(o: ProvisionOptions, cluster: Cluster, roleArn: string, password: string | undefined) {
+function connectionConfig(o: ProvisionOptions, compute: ComputeState, roleArn: string, password: string | undefined) {
   return {
     SPARKIFY_TARGET: 'redshift',
-    REDSHIFT_HOST: cluster.Endpoint?.Address ?? `${o.identifier}.pending`,
-    REDSHIFT_PORT: String(cluster.Endpoint?.Port ?? o.port),
+    REDSHIFT_HOST: compute.endpoint?.address ?? `${o.identifier}.pending`,
+    REDSHIFT_PORT: String(compute.endpoint?.port ?? o.port),
     REDSHIFT_DATABASE: o.database,
     REDSHIFT_USER: o.user,
     ...(password ? { REDSHIFT_PASSWORD: password } : {}),
@@ -277,16 +246,18 @@ function connectionConfig(o: ProvisionOptions, cluster: Cluster, roleArn: string
   };
 }
 
-/** What exists: the role, the cluster (status and endpoint), the rule and the local files. */
-export async function provisionStatus(aws: AwsClients, o: Pick<ProvisionOptions, 'identifier' | 'roleName'>, home: string): Promise<string[]> {
+/** What exists: the role, the cluster or workgroup (status and endpoint), the rule and the local files. */
+export async function provisionStatus(aws: AwsClients, o: ProvisionOptions, home: string): Promise<string[]> {
   const files = paths(home);
   const role = await aws.iam.send(new GetRoleCommand({ RoleName: o.roleName })).then(
     (r) => `IAM role ${o.roleName}: exists (${r.Role?.Arn})`,
     (error: { name?: string }) => (error.name?.startsWith('NoSuchEntity') ? `IAM role ${o.roleName}: absent` : `IAM role ${o.roleName}: unknown (${explainAwsError(error)})`),
   );
-  const cluster = await describeCluster(aws.redshift, o.identifier).then(
-    (c) => (c ? `Cluster ${o.identifier}: ${c.ClusterStatus}${c.Endpoint ? ` at ${c.Endpoint.Address}:${c.Endpoint.Port}` : ''}` : `Cluster ${o.identifier}: absent`),
-    (error) => `Cluster ${o.identifier}: unknown (${explainAwsError(error)})`,
+  const compute = computeFor(aws, o);
+  const label = `${capitalised(compute.noun)} ${compute.name}`;
+  const cluster = await compute.describe().then(
+    (c) => (c ? `${label}: ${c.status}${c.endpoint ? ` at ${c.endpoint.address}:${c.endpoint.port}` : ''}` : `${label}: absent`),
+    (error) => `${label}: unknown (${explainAwsError(error)})`,
   );
   const state: Partial<State> = existsSync(files.state) ? JSON.parse(await fs.readFile(files.state, 'utf8')) : {};
   return [
@@ -297,14 +268,8 @@ export async function provisionStatus(aws: AwsClients, o: Pick<ProvisionOptions,
   ];
 }
 
-/** Deletes the cluster, then the rule and role that provisioning created, and the local files. */
-export async function teardown(
-  aws: AwsClients,
-  o: Pick<ProvisionOptions, 'identifier' | 'roleName' | 'waitSeconds'>,
-  home: string,
-  log: (line: string) => void,
-  finalSnapshot?: string,
-): Promise<void> {
+/** Deletes the cluster or workgroup, then the rule and role that provisioning created, and the local files. */
+export async function teardown(aws: AwsClients, o: ProvisionOptions, home: string, log: (line: string) => void, finalSnapshot?: string): Promise<void> {
   const files = paths(home);
   const state: Partial<State> = existsSync(files.state) ? JSON.parse(await fs.readFile(files.state, 'utf8')) : {};
   const step = async <T>(what: string, run: () => Promise<T>) => {
@@ -314,22 +279,10 @@ export async function teardown(
       throw new ProvisionError(`${what} failed: ${explainAwsError(error)}. Run teardown again once it is fixed; --status shows what is left.`);
     }
   };
-  if (await step('Looking up the cluster', () => describeCluster(aws.redshift, o.identifier))) {
-    await step(`Deleting cluster ${o.identifier}`, () =>
-      aws.redshift.send(
-        new DeleteClusterCommand({
-          ClusterIdentifier: o.identifier,
-          ...(finalSnapshot ? { SkipFinalClusterSnapshot: false, FinalClusterSnapshotIdentifier: finalSnapshot } : { SkipFinalClusterSnapshot: true }),
-        }),
-      ),
-    );
-    log(`Deleting cluster ${o.identifier}; waiting until it is gone…`);
-    await step('Waiting for the deletion', () =>
-      waitUntilClusterDeleted(waiterConfig(aws.redshift, o.waitSeconds), { ClusterIdentifier: o.identifier }),
-    );
-  } else {
-    log(`Cluster ${o.identifier} does not exist.`);
-  }
+  const compute = computeFor(aws, o);
+  log(`Deleting ${compute.noun} ${compute.name} if it exists, and waiting until it is gone…`);
+  const removed = await step(`Deleting ${compute.noun} ${compute.name}`, () => compute.remove(o.waitSeconds, finalSnapshot));
+  log(removed ? `${capitalised(compute.noun)} ${compute.name} deleted.` : `${capitalised(compute.noun)} ${compute.name} does not exist.`);
   if (state.ingress) {
     const { groupId, cidr, port } = state.ingress;
     await step('Revoking the ingress rule', async () => {
