@@ -147,8 +147,7 @@ export class JsonSplitter {
             return [n, valueStart];
           }
           if (isObjectLine(text.slice(i + 1, end))) {
-            const cut = this.line - 1;
-            out.push({ text: text.slice(valueStart, i).trimEnd(), line: this.startLine, problem: `the record is cut off: line ${cut + 1} starts a new record before it ends` });
+            out.push({ text: text.slice(valueStart, i).trimEnd(), line: this.startLine, problem: `the record is cut off: line ${this.line} starts a new record before it ends` });
             this.depth = 0;
             this.scanning = this.inString = this.escaped = false;
             return [i + 1, -1];

@@ -7,7 +7,7 @@ import type { ParsedFile } from './parse-file.js';
 /** What a worker sends: a batch of COPY rows (UTF-8, transferred, not copied), its result, or its error. */
 type WorkerMessage = { type: 'rows'; rows: Uint8Array } | { type: 'done'; result: ParsedFile } | { type: 'error'; message: string };
 
-/** A worker's heap: parsing holds one batch and one chunk at a time, so a small young generation does. */
+/** A worker's heap: parsing holds a chunk and a few batches at a time; a bound keeps one odd file from taking the machine's memory. */
 const LIMITS = { maxOldGenerationSizeMb: 128 };
 
 /** Worker threads that parse files in parallel; each parses one file at a time. */

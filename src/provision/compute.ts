@@ -51,12 +51,15 @@ export interface Compute {
   teardownPlan(finalSnapshot?: string): string;
 }
 
-/** The request's answer, or undefined when AWS says (by the error `missing`) that the resource is not there. */
-async function unlessMissing<T>(missing: string, request: () => Promise<T>): Promise<T | undefined> {
+/**
+ * The request's answer, or undefined when AWS answers with an error named like `expected` (a resource
+ * not there to look up or delete, a rule already there to add): the idempotent steps' one mechanism.
+ */
+export async function ignoring<T>(expected: RegExp, request: () => Promise<T>): Promise<T | undefined> {
   try {
     return await request();
   } catch (error) {
-    if ((error as { name?: string }).name === missing) return undefined;
+    if (expected.test((error as { name?: string }).name ?? '')) return undefined;
     throw error;
   }
 }
@@ -76,7 +79,7 @@ export function clusterCompute(redshift: RedshiftClient, o: ProvisionOptions): C
     securityGroupId: c.VpcSecurityGroups?.[0]?.VpcSecurityGroupId,
   });
   const describe = async () => {
-    const found = await unlessMissing('ClusterNotFoundFault', () => redshift.send(new DescribeClustersCommand({ ClusterIdentifier: o.identifier })));
+    const found = await ignoring(/^ClusterNotFoundFault$/, () => redshift.send(new DescribeClustersCommand({ ClusterIdentifier: o.identifier })));
     const cluster = found?.Clusters?.[0];
     return cluster && state(cluster);
   };
@@ -133,9 +136,9 @@ export function clusterCompute(redshift: RedshiftClient, o: ProvisionOptions): C
 export function serverlessCompute(client: RedshiftServerlessClient, o: ProvisionOptions): Compute {
   const name = o.identifier;
   const getWorkgroup = async (): Promise<Workgroup | undefined> =>
-    (await unlessMissing('ResourceNotFoundException', () => client.send(new GetWorkgroupCommand({ workgroupName: name }))))?.workgroup;
+    (await ignoring(/^ResourceNotFoundException$/, () => client.send(new GetWorkgroupCommand({ workgroupName: name }))))?.workgroup;
   const getNamespace = async (): Promise<Namespace | undefined> =>
-    (await unlessMissing('ResourceNotFoundException', () => client.send(new GetNamespaceCommand({ namespaceName: name }))))?.namespace;
+    (await ignoring(/^ResourceNotFoundException$/, () => client.send(new GetNamespaceCommand({ namespaceName: name }))))?.namespace;
   const state = (w: Workgroup, n: Namespace | undefined): ComputeState => ({
     status: w.status ?? 'unknown',
     endpoint: w.endpoint?.address ? { address: w.endpoint.address, port: w.endpoint.port ?? o.port } : undefined,

@@ -16,7 +16,7 @@ import {
 import type { RedshiftClient } from '@aws-sdk/client-redshift';
 import type { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import { parseS3Uri } from '../etl/s3.js';
-import { type Compute, type ComputeState, clusterCompute, serverlessCompute } from './compute.js';
+import { type Compute, type ComputeState, clusterCompute, ignoring, serverlessCompute } from './compute.js';
 import type { ProvisionOptions } from './options.js';
 
 /** The AWS clients provisioning uses (tests pass mocked ones). */
@@ -120,6 +120,11 @@ export function explainAwsError(error: unknown): string {
   return `${name}: ${e.message ?? ''}`.trim();
 }
 
+/** The role's ARN, or undefined when there is no such role. */
+async function findRoleArn(aws: AwsClients, roleName: string): Promise<string | undefined> {
+  return (await ignoring(/^NoSuchEntity/, () => aws.iam.send(new GetRoleCommand({ RoleName: roleName }))))?.Role?.Arn;
+}
+
 // Plans are printed without credentials: the compute objects are built, never sent anything.
 const NO_CLIENTS = {} as AwsClients;
 
@@ -158,14 +163,7 @@ export async function provision(aws: AwsClients, o: ProvisionOptions, home: stri
   };
 
   // 1. The role COPY assumes.
-  let roleArn = await step('Looking up the IAM role', async () => {
-    try {
-      return (await aws.iam.send(new GetRoleCommand({ RoleName: o.roleName }))).Role?.Arn;
-    } catch (error) {
-      if ((error as { name?: string }).name === 'NoSuchEntityException' || (error as { name?: string }).name === 'NoSuchEntity') return undefined;
-      throw error;
-    }
-  });
+  let roleArn = await step('Looking up the IAM role', () => findRoleArn(aws, o.roleName));
   if (roleArn) {
     log(`IAM role ${o.roleName} exists: adopted.`);
   } else {
@@ -206,15 +204,13 @@ export async function provision(aws: AwsClients, o: ProvisionOptions, home: stri
     const groupId = current.securityGroupId;
     if (!groupId) throw new ProvisionError(`${capitalised(noun)} ${name} has no VPC security group to open: open port ${o.port} yourself. What exists now: ${done.join('; ')}.`);
     const cidr = `${o.publicFrom}/32`;
-    await step(`Opening port ${o.port} to ${cidr}`, async () => {
-      try {
-        await aws.ec2.send(
+    await step(`Opening port ${o.port} to ${cidr}`, () =>
+      ignoring(/^InvalidPermission\.Duplicate$/, () =>
+        aws.ec2.send(
           new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: o.port, ToPort: o.port, IpRanges: [{ CidrIp: cidr, Description: 'sparkify-dwh' }] }] }),
-        );
-      } catch (error) {
-        if ((error as { name?: string }).name !== 'InvalidPermission.Duplicate') throw error;
-      }
-    });
+        ),
+      ),
+    );
     state.ingress = { groupId, cidr, port: o.port };
     done.push(`ingress ${cidr} → ${o.port}`);
   }
@@ -249,9 +245,9 @@ function connectionConfig(o: ProvisionOptions, compute: ComputeState, roleArn: s
 /** What exists: the role, the cluster or workgroup (status and endpoint), the rule and the local files. */
 export async function provisionStatus(aws: AwsClients, o: ProvisionOptions, home: string): Promise<string[]> {
   const files = paths(home);
-  const role = await aws.iam.send(new GetRoleCommand({ RoleName: o.roleName })).then(
-    (r) => `IAM role ${o.roleName}: exists (${r.Role?.Arn})`,
-    (error: { name?: string }) => (error.name?.startsWith('NoSuchEntity') ? `IAM role ${o.roleName}: absent` : `IAM role ${o.roleName}: unknown (${explainAwsError(error)})`),
+  const role = await findRoleArn(aws, o.roleName).then(
+    (arn) => `IAM role ${o.roleName}: ${arn ? `exists (${arn})` : 'absent'}`,
+    (error) => `IAM role ${o.roleName}: unknown (${explainAwsError(error)})`,
   );
   const compute = computeFor(aws, o);
   const label = `${capitalised(compute.noun)} ${compute.name}`;
@@ -285,30 +281,21 @@ export async function teardown(aws: AwsClients, o: ProvisionOptions, home: strin
   log(removed ? `${capitalised(compute.noun)} ${compute.name} deleted.` : `${capitalised(compute.noun)} ${compute.name} does not exist.`);
   if (state.ingress) {
     const { groupId, cidr, port } = state.ingress;
-    await step('Revoking the ingress rule', async () => {
-      try {
-        await aws.ec2.send(
+    await step('Revoking the ingress rule', () =>
+      ignoring(/NotFound/, () =>
+        aws.ec2.send(
           new RevokeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: port, ToPort: port, IpRanges: [{ CidrIp: cidr }] }] }),
-        );
-      } catch (error) {
-        if (!/NotFound/.test((error as { name?: string }).name ?? '')) throw error;
-      }
-    });
+        ),
+      ),
+    );
     log(`Ingress ${cidr} → ${port} revoked.`);
   }
   if (state.roleCreated) {
     await step(`Deleting IAM role ${o.roleName}`, async () => {
       // Whichever policy provision gave it goes first; what is already gone is fine.
-      const unlessMissing = async (request: () => Promise<unknown>) => {
-        try {
-          await request();
-        } catch (error) {
-          if (!(error as { name?: string }).name?.startsWith('NoSuchEntity')) throw error;
-        }
-      };
-      await unlessMissing(() => aws.iam.send(new DeleteRolePolicyCommand({ RoleName: o.roleName, PolicyName: INLINE_POLICY })));
-      await unlessMissing(() => aws.iam.send(new DetachRolePolicyCommand({ RoleName: o.roleName, PolicyArn: MANAGED_S3_READ_ONLY })));
-      await unlessMissing(() => aws.iam.send(new DeleteRoleCommand({ RoleName: o.roleName })));
+      await ignoring(/^NoSuchEntity/, () => aws.iam.send(new DeleteRolePolicyCommand({ RoleName: o.roleName, PolicyName: INLINE_POLICY })));
+      await ignoring(/^NoSuchEntity/, () => aws.iam.send(new DetachRolePolicyCommand({ RoleName: o.roleName, PolicyArn: MANAGED_S3_READ_ONLY })));
+      await ignoring(/^NoSuchEntity/, () => aws.iam.send(new DeleteRoleCommand({ RoleName: o.roleName })));
     });
     log(`IAM role ${o.roleName} deleted.`);
   } else {
