@@ -19,11 +19,20 @@ export interface RedshiftConfig {
   s3Staging?: string;
 }
 
+/** The local Redshift emulation (`SPARKIFY_TARGET=redshift-emulator`) over the PostgreSQL target. */
+export interface EmulatorConfig {
+  /** The S3 stand-in's folder: s3://bucket/key is <s3Root>/bucket/key (`SPARKIFY_S3_ROOT`). */
+  s3Root: string;
+  /** Serverless (default) or a provisioned cluster (`SPARKIFY_REDSHIFT_FLAVOUR`). */
+  flavour: 'serverless' | 'provisioned';
+}
+
 /** Settings read from the environment; every command and `connect()` share them. */
 export interface Config {
-  /** Which kind of warehouse: the embedded/URL PostgreSQL (default) or Redshift. */
-  target?: 'postgres' | 'redshift';
+  /** Which kind of warehouse: the embedded/URL PostgreSQL (default), Redshift, or the local Redshift emulation. */
+  target?: 'postgres' | 'redshift' | 'redshift-emulator';
   redshift?: RedshiftConfig;
+  emulator?: EmulatorConfig;
   /** Where the embedded server keeps its data (`SPARKIFY_HOME`, default `./.sparkify`). */
   home: string;
   /** An external PostgreSQL server (`DATABASE_URL`); when absent the embedded server is used. */
@@ -45,7 +54,9 @@ const postgresUrl = z
   }, 'must be a URL of the form postgres://user:password@host:port/database');
 
 const schema = z.object({
-  SPARKIFY_TARGET: z.enum(['postgres', 'redshift'], { message: 'must be postgres or redshift' }).optional(),
+  SPARKIFY_TARGET: z.enum(['postgres', 'redshift', 'redshift-emulator'], { message: 'must be postgres, redshift or redshift-emulator' }).optional(),
+  SPARKIFY_S3_ROOT: z.string().min(1, 'must not be empty').optional(),
+  SPARKIFY_REDSHIFT_FLAVOUR: z.enum(['serverless', 'provisioned'], { message: 'must be serverless or provisioned' }).optional(),
   REDSHIFT_URL: postgresUrl.optional(),
   REDSHIFT_HOST: z.string().regex(/^[\w.-]+$/, 'must be a host name').optional(),
   REDSHIFT_PORT: z.coerce.number().int().min(1).max(65535).optional(),
@@ -103,7 +114,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
   const s = parsed.data;
   return {
     target: s.SPARKIFY_TARGET ?? 'postgres',
-    redshift: s.SPARKIFY_TARGET === 'redshift' ? redshiftSettings(s) : undefined,
+    redshift: s.SPARKIFY_TARGET === 'redshift' ? redshiftSettings(s) : s.SPARKIFY_TARGET === 'redshift-emulator' ? emulatedSettings(s) : undefined,
+    emulator:
+      s.SPARKIFY_TARGET === 'redshift-emulator'
+        ? { s3Root: path.resolve(cwd, s.SPARKIFY_S3_ROOT ?? path.join(home, 's3')), flavour: s.SPARKIFY_REDSHIFT_FLAVOUR ?? 'serverless' }
+        : undefined,
     home,
     databaseUrl: s.DATABASE_URL,
     songsDir: localOrS3(cwd, s.SPARKIFY_SONGS ?? 'data/song_data'),
@@ -124,6 +139,21 @@ export function maskUrl(url: string): string {
   } catch {
     return '<unparseable URL>';
   }
+}
+
+/** The emulation's loading settings: the same variables as Redshift's, with local defaults. */
+function emulatedSettings(s: z.infer<typeof schema>): RedshiftConfig {
+  return {
+    host: 'emulator',
+    port: 0,
+    database: 'emulator',
+    user: 'emulator',
+    password: '',
+    ssl: false,
+    iamRole: s.REDSHIFT_IAM_ROLE ?? 'arn:aws:iam::000000000000:role/sparkify-emulator',
+    region: s.AWS_REGION ?? 'us-west-2',
+    s3Staging: s.SPARKIFY_S3_STAGING ?? 's3://sparkify-emulator/staging/',
+  };
 }
 
 /** The Redshift connection, from REDSHIFT_URL or the separate settings; names any that is missing. */

@@ -4,6 +4,8 @@ import { type Config, loadConfig, maskUrl, type RedshiftConfig } from '../config
 import type { Database } from '../types/database.js';
 import { startEmbedded } from './embedded.js';
 import { createPool } from './pool.js';
+import { LocalS3 } from './emulator/local-s3.js';
+import { RedshiftEmulatorPool } from './emulator/pool.js';
 import { RedshiftDialect } from './redshift/dialect.js';
 import type { TargetKind } from './target.js';
 
@@ -13,6 +15,8 @@ export interface Warehouse {
   target: TargetKind;
   /** Redshift's settings (IAM role, S3 staging, region) when the target is Redshift. */
   redshift?: RedshiftConfig;
+  /** The local S3 stand-in when the target is the Redshift emulation (uploads go there). */
+  localS3?: RedshiftEmulatorPool['s3'];
   /** The pg pool behind `db`, created (and the embedded server started) on first use. */
   pool(): Promise<pg.Pool>;
   /** Where the warehouse lives, safe to print (passwords masked). */
@@ -35,9 +39,11 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
   const log = options.log ?? (() => {});
   let pooled: Promise<pg.Pool> | undefined;
 
-  const redshift = config.target === 'redshift' ? config.redshift : undefined;
+  const redshift = config.target === 'redshift' || config.target === 'redshift-emulator' ? config.redshift : undefined;
+  const emulator = config.target === 'redshift-emulator' ? config.emulator : undefined;
+  const emulated = emulator && new LocalS3(emulator.s3Root);
   const makePool = async (): Promise<pg.Pool> => {
-    if (redshift) {
+    if (redshift && !emulator) {
       const { host, port, database, user, password, ssl } = redshift;
       return createPool({ host, port, database, user, password, ssl: ssl ? { rejectUnauthorized: true } : false });
     }
@@ -50,6 +56,10 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
       await pool.end();
       throw error;
     }
+    if (emulator) {
+      const region = redshift?.region ?? 'us-west-2';
+      return new RedshiftEmulatorPool(pool, { s3Root: emulator.s3Root, flavour: emulator.flavour, region }) as unknown as pg.Pool;
+    }
     return pool;
   };
   const pool = () => (pooled ??= makePool());
@@ -59,9 +69,12 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
     db,
     target: redshift ? 'redshift' : 'postgres',
     redshift,
+    localS3: emulated,
     pool,
     describe: () =>
-      redshift
+      emulator
+        ? `Redshift emulation (${emulator.flavour}) over ${config.databaseUrl ? maskUrl(config.databaseUrl) : `embedded PostgreSQL in ${config.home}`}`
+        : redshift
         ? `Redshift ${redshift.user}@${redshift.host}:${redshift.port}/${redshift.database}`
         : config.databaseUrl
           ? maskUrl(config.databaseUrl)

@@ -14,7 +14,8 @@ export interface ParsedFile {
 export const SOURCES: Record<SourceSpec['name'], SourceSpec> = { songs: SONG_SOURCE, events: EVENT_SOURCE };
 
 /**
- * Parses one data file into COPY text rows, handed to `onRows` a read chunk at a time (awaited, so
+ * Parses one data file into COPY text rows (or, with `as: 'json'`, its good records as JSON lines,
+ * which is what Redshift's COPY is given), handed to `onRows` a read chunk at a time (awaited, so
  * a slow consumer slows the parser and memory stays flat), and returns its counts and rejects. The
  * same function runs inline and in the worker threads.
  */
@@ -24,6 +25,7 @@ export async function parseFile(
   onRows: (rows: string) => Promise<void>,
   preloaded?: Promise<Buffer>,
   onBytes?: (n: number) => void,
+  as: 'copy' | 'json' = 'copy',
 ): Promise<ParsedFile> {
   const parsed: ParsedFile = { read: 0, staged: 0, rejects: [] };
   for await (const texts of readJsonTexts(file, onBytes, preloaded)) {
@@ -33,7 +35,7 @@ export async function parseFile(
       const row = toCopyRow(source, text, file.path);
       if (typeof row === 'string') {
         parsed.staged++;
-        rows += row;
+        rows += as === 'copy' ? row : `${JSON.stringify(text.value ?? JSON.parse(text.text))}\n`;
       } else {
         parsed.rejects.push(row);
       }

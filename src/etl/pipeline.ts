@@ -118,7 +118,7 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
               { source: SONG_SOURCE, files: load.songs, s3: s3.songs ? options.songsDir : undefined },
               { source: EVENT_SOURCE, files: load.events, s3: s3.events ? options.logsDir : undefined },
             ],
-            { runId, maxErrors, gzip: options.gzip, s3Client: options.s3Client },
+            { runId, maxErrors, gzip: options.gzip, s3Client: options.s3Client, onBytes: (n) => progress.advance(n) },
           )
         : await stageLocalFiles(
             await wh.pool(),

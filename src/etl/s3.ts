@@ -1,7 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadBucketCommand, HeadObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { LocalS3 } from '../db/emulator/local-s3.js';
 import { s3Uri } from '../db/redshift/values.js';
-import { type DataFile, hashFile } from './files.js';
 
 /** Bucket and key of an s3:// URI. */
 export function parseS3Uri(uri: string): { bucket: string; key: string } {
@@ -14,42 +13,52 @@ export function s3Join(prefix: string, ...parts: string[]): string {
   return [prefix.replace(/\/+$/, ''), ...parts.map((p) => p.replace(/^\/+|\/+$/g, ''))].join('/');
 }
 
-/** An uploaded (or already present) file and where it is. */
-export interface StagedObject {
-  file: DataFile;
-  uri: string;
-  uploaded: boolean;
+/** What the loads need of S3: Amazon's, or the emulation's local stand-in. */
+export interface ObjectStore {
+  /** Size and metadata of an object, or undefined when there is none. */
+  head(uri: string): Promise<{ size: number; metadata: Record<string, string> } | undefined>;
+  put(uri: string, body: string | Buffer, metadata?: Record<string, string>): Promise<void>;
+  get(uri: string): Promise<Buffer>;
+  /** The bucket's region, when it can be found out. */
+  bucketRegion(bucket: string): Promise<string | undefined>;
 }
 
-/**
- * Uploads local files under `prefix`, each at its path relative to its source directory; a file
- * already there with the same size and SHA-256 (kept in the object's metadata) is not sent again.
- */
-export async function uploadFiles(s3: S3Client, prefix: string, files: DataFile[]): Promise<StagedObject[]> {
-  const out: StagedObject[] = [];
-  for (const file of files) {
-    file.hash ??= await hashFile(file.path);
-    const uri = s3Join(prefix, file.relPath);
-    const { bucket, key } = parseS3Uri(uri);
-    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error: { name?: string }) => {
-      if (error.name === 'NotFound' || error.name === 'NoSuchKey') return undefined;
-      throw error;
-    });
-    const same = head?.ContentLength === file.size && head?.Metadata?.sha256 === file.hash;
-    if (!same) {
-      await s3.send(
-        new PutObjectCommand({ Bucket: bucket, Key: key, Body: createReadStream(file.path), ContentLength: file.size, Metadata: { sha256: file.hash } }),
-      );
-    }
-    out.push({ file, uri, uploaded: !same });
-  }
-  return out;
+/** Amazon S3 through the SDK. */
+export function awsObjectStore(s3: S3Client): ObjectStore {
+  return {
+    async head(uri) {
+      const { bucket, key } = parseS3Uri(uri);
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key })).catch((error: { name?: string }) => {
+        if (error.name === 'NotFound' || error.name === 'NoSuchKey') return undefined;
+        throw error;
+      });
+      return head && { size: head.ContentLength ?? 0, metadata: head.Metadata ?? {} };
+    },
+    async put(uri, body, metadata) {
+      const { bucket, key } = parseS3Uri(uri);
+      await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, Metadata: metadata, ContentType: 'application/json' }));
+    },
+    async get(uri) {
+      const { bucket, key } = parseS3Uri(uri);
+      const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      return Buffer.from(await object.Body!.transformToByteArray());
+    },
+    async bucketRegion(bucket) {
+      // HeadBucket answers with the bucket's region (x-amz-bucket-region), whatever region the client is in.
+      const head = await s3.send(new HeadBucketCommand({ Bucket: bucket })).catch(() => undefined);
+      return head?.BucketRegion;
+    },
+  };
 }
 
-/** Writes a small text object (a manifest, a JSONPaths file). */
-export async function putText(s3: S3Client, uri: string, text: string): Promise<void> {
-  const { bucket, key } = parseS3Uri(uri);
-  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: text, ContentType: 'application/json' }));
+/** The Redshift emulation's local S3 stand-in. */
+export function localObjectStore(s3: LocalS3): ObjectStore {
+  return {
+    head: (uri) => s3.head(uri),
+    put: (uri, body, metadata) => s3.put(uri, body, metadata),
+    get: (uri) => s3.get(uri),
+    bucketRegion: async (bucket) => s3.bucketRegion(bucket),
+  };
 }
 
 /** A COPY manifest listing exactly these objects (https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html). */

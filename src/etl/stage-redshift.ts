@@ -1,14 +1,18 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Kysely, sql } from 'kysely';
-import type { Database } from '../types/database.js';
 import type { Warehouse } from '../db/connection.js';
 import { autoMapsColumns, copyFromS3, jsonPathsDocument, latestLoadErrors } from '../db/redshift/copy.js';
+import type { Database } from '../types/database.js';
 import type { SourceSpec } from '../types/raw.js';
 import type { DataFile } from './files.js';
-import { copyManifest, putText, s3Join, uploadFiles } from './s3.js';
+import { JsonSplitter } from './json-records.js';
+import { parseFile } from './parse-file.js';
+import { RAW_LIMIT } from './records.js';
+import { awsObjectStore, copyManifest, localObjectStore, type ObjectStore, parseS3Uri, s3Join } from './s3.js';
 import { type FileStats, RejectBudgetError, type StageResult } from './stage.js';
 
-/** One source to stage on Redshift: local files (uploaded first) or an s3:// prefix. */
+/** One source to stage on Redshift: local files (validated, then uploaded) or an s3:// prefix. */
 export interface RedshiftStageInput {
   source: SourceSpec;
   files?: DataFile[];
@@ -21,6 +25,7 @@ export interface RedshiftStageOptions {
   /** For s3:// inputs: whether the objects are gzip'd (COPY cannot tell by itself). */
   gzip?: boolean;
   s3Client?: S3Client;
+  onBytes?: (bytes: number) => void;
 }
 
 /** A missing Redshift setting, named. */
@@ -29,76 +34,182 @@ function need<T>(value: T | undefined, setting: string): T {
   return value;
 }
 
+/** Marks an upload as the validated form of its source file (bump when that form changes). */
+const UPLOAD_FORMAT = 'validated-jsonl-gz-1';
+
+/** One COPY to run: where from, and the local files behind it (for per-file counts and reject lines). */
+interface PlannedCopy {
+  source: SourceSpec;
+  from: string;
+  manifest: boolean;
+  gzip: boolean;
+  region: string | undefined;
+  jsonPaths: string;
+  /** Uploaded objects → their local file and counts (local inputs only). */
+  uploads: Map<string, FileStats>;
+}
+
 /**
- * Replaces the staging tables' contents on Redshift with COPY from S3. Local files are uploaded to
- * SPARKIFY_S3_STAGING and loaded through a manifest naming exactly this run's files (one COPY per
- * source for plain files and one for gzip'd, as GZIP applies to a whole COPY). Rejects within
- * the budget come back from STL_LOAD_ERRORS like local ones: file, line, column, reason.
+ * Replaces the staging tables' contents on Redshift with COPY from S3.
+ *
+ * Local files are validated first by the same parser as the PostgreSQL target, so both targets
+ * reject the same records with the same file, line and reason; what is uploaded is each file's good
+ * records as gzip'd JSON lines, and one manifest per source names exactly this run's objects. The
+ * COPYs run in one transaction on one session; a COPY that fails on its data is rolled back, then
+ * its rejects are read on the same session (the transaction was aborted, and SYS_LOAD_ERROR_DETAIL
+ * is written outside it) and reported like local ones.
  */
 export async function stageOnRedshift(wh: Warehouse, inputs: RedshiftStageInput[], options: RedshiftStageOptions): Promise<StageResult> {
   const settings = need(wh.redshift, 'the Redshift settings');
   const iamRole = need(settings.iamRole, 'REDSHIFT_IAM_ROLE (the role COPY assumes to read S3)');
+  const store = wh.localS3 ? localObjectStore(wh.localS3) : awsObjectStore(options.s3Client ?? new S3Client({ region: settings.region }));
   const result: StageResult = { files: [], rejects: [], staged: { songs: 0, events: 0 } };
-  const s3 = () => options.s3Client ?? new S3Client({ region: settings.region });
-  const stagingPrefix = () => need(settings.s3Staging, 'SPARKIFY_S3_STAGING (where local files are uploaded for COPY)');
+  const staging = () => need(settings.s3Staging, 'SPARKIFY_S3_STAGING (where local files are uploaded and the JSONPaths file is kept)');
+  const regionOf = async (uri: string) => (await store.bucketRegion(parseS3Uri(uri).bucket)) ?? settings.region;
 
-  await wh.db.transaction().execute(async (trx) => {
-    // DELETE, not TRUNCATE: Redshift's TRUNCATE commits the transaction it runs in.
-    for (const { source } of inputs) await trx.deleteFrom(source.table).execute();
+  const copies: PlannedCopy[] = [];
+  for (const input of inputs) {
+    const { source } = input;
+    const files = input.files ?? [];
+    if (!input.s3 && !files.length) continue;
+    let jsonPaths = 'auto';
+    if (!autoMapsColumns(source)) {
+      // Written for s3:// inputs too: COPY needs it wherever the data comes from.
+      jsonPaths = s3Join(staging(), 'jsonpaths', `${source.table}.json`);
+      await store.put(jsonPaths, jsonPathsDocument(source));
+    }
+    if (input.s3) {
+      const region = await regionOf(input.s3);
+      // The manifest and JSONPaths file are read in COPY's REGION too: they must share the data's region.
+      if (jsonPaths !== 'auto' && (await regionOf(jsonPaths)) !== region) {
+        throw new Error(
+          `${input.s3} is in ${region} but SPARKIFY_S3_STAGING (${staging()}) is in ${await regionOf(jsonPaths)}: COPY reads the data and its JSONPaths file in one region; use a staging bucket in ${region}.`,
+        );
+      }
+      copies.push({ source, from: input.s3, manifest: false, gzip: options.gzip ?? false, region, jsonPaths, uploads: new Map() });
+      continue;
+    }
+    const uploads = await validateAndUpload(store, source, files, s3Join(staging(), 'files', source.name), result, options);
+    if (!uploads.size) continue;
+    const manifest = s3Join(staging(), 'runs', options.runId, `${source.name}.manifest`);
+    await store.put(manifest, copyManifest([...uploads.keys()]));
+    copies.push({ source, from: manifest, manifest: true, gzip: true, region: await regionOf(manifest), jsonPaths, uploads });
+  }
 
-    for (const input of inputs) {
-      const { source } = input;
-      const jsonPaths = autoMapsColumns(source) ? 'auto' : undefined;
-      const copies: { from: string; manifest: boolean; gzip: boolean; files: DataFile[] }[] = [];
-      let paths = jsonPaths;
-      if (input.s3) {
-        paths ??= need(settings.s3Staging && s3Join(settings.s3Staging, 'jsonpaths', `${source.table}.json`), 'SPARKIFY_S3_STAGING (for the JSONPaths file)');
-        copies.push({ from: input.s3, manifest: false, gzip: options.gzip ?? false, files: [] });
-      } else if (input.files?.length) {
-        const prefix = stagingPrefix();
-        const client = s3();
-        if (!paths) {
-          paths = s3Join(prefix, 'jsonpaths', `${source.table}.json`);
-          await putText(client, paths, jsonPathsDocument(source));
+  let current: PlannedCopy | undefined;
+  await wh.db.connection().execute(async (session) => {
+    try {
+      await session.transaction().execute(async (trx) => {
+        // DELETE, not TRUNCATE: Redshift's TRUNCATE commits the transaction it runs in.
+        for (const { source } of inputs) await trx.deleteFrom(source.table).execute();
+        for (const copy of copies) {
+          current = copy;
+          await runCopy(trx, copy, { iamRole, maxErrors: options.maxErrors, result, store });
         }
-        const objects = await uploadFiles(client, s3Join(prefix, 'files', source.name), input.files);
-        for (const gzip of [false, true]) {
-          const group = objects.filter((o) => o.file.path.toLowerCase().endsWith('.gz') === gzip);
-          if (!group.length) continue;
-          const manifest = s3Join(prefix, 'runs', options.runId, `${source.name}${gzip ? '-gz' : ''}.manifest`);
-          await putText(client, manifest, copyManifest(group.map((o) => o.uri)));
-          copies.push({ from: manifest, manifest: true, gzip, files: group.map((o) => o.file) });
-        }
-      }
-      for (const copy of copies) {
-        const budget = options.maxErrors - result.rejects.length;
-        try {
-          await copyFromS3({ source, from: copy.from, manifest: copy.manifest, gzip: copy.gzip, iamRole, region: settings.region, jsonPaths: paths!, maxErrors: budget }).execute(trx);
-        } catch (error) {
-          const rejects = await readRejects(trx, source);
-          if (rejects.length) throw new RejectBudgetError([...result.rejects, ...rejects], options.maxErrors, result.files);
-          throw error;
-        }
-        const staged = Number((await sql<{ n: number }>`select pg_last_copy_count() as n`.execute(trx)).rows[0]?.n ?? 0);
-        const rejects = budget > 0 ? await readRejects(trx, source) : [];
-        result.rejects.push(...rejects);
-        result.staged[source.name] += staged;
-        // Redshift reports counts per COPY, not per file: the COPY's files share its totals.
-        result.files.push(...copy.files.map((file, i): FileStats => ({ file, source: source.name, read: i ? 0 : staged + rejects.length, staged: i ? 0 : staged, rejected: i ? 0 : rejects.length })));
-      }
+        current = undefined;
+      });
+    } catch (error) {
+      if (error instanceof RejectBudgetError || !current) throw error;
+      // The transaction is rolled back: now the session can read what the failed COPY rejected.
+      const rejects = await readRejects(session, store, current).catch(() => []);
+      if (rejects.length) throw new RejectBudgetError([...result.rejects, ...rejects], options.maxErrors, result.files);
+      throw error;
     }
   });
   return result;
 }
 
-/** This session's latest COPY rejects (STL_LOAD_ERRORS is per session: use the COPY's own connection). */
-async function readRejects(db: Kysely<Database>, source: SourceSpec) {
+/** Runs one COPY with what is left of the error budget, and takes its count and rejects. */
+async function runCopy(
+  trx: Kysely<Database>,
+  copy: PlannedCopy,
+  { iamRole, maxErrors, result, store }: { iamRole: string; maxErrors: number; result: StageResult; store: ObjectStore },
+): Promise<void> {
+  const budget = maxErrors - result.rejects.length;
+  await copyFromS3({ source: copy.source, from: copy.from, manifest: copy.manifest, gzip: copy.gzip, iamRole, region: copy.region, jsonPaths: copy.jsonPaths, maxErrors: budget }).execute(trx);
+  const staged = Number((await sql<{ n: number }>`select pg_last_copy_count() as n`.execute(trx)).rows[0]?.n ?? 0);
+  const rejects = budget > 0 ? await readRejects(trx, store, copy) : [];
+  result.rejects.push(...rejects);
+  if (result.rejects.length > maxErrors) throw new RejectBudgetError(result.rejects, maxErrors, result.files);
+  result.staged[copy.source.name] += staged;
+  const expected = [...copy.uploads.values()].reduce((n, f) => n + f.staged, 0);
+  if (copy.uploads.size && staged + rejects.length !== expected) {
+    throw new Error(`Reconciliation failed: COPY into ${copy.source.table} loaded ${staged} and rejected ${rejects.length} of the ${expected} validated records it was given.`);
+  }
+}
+
+/**
+ * Validates each local file as the PostgreSQL target does (same parser, same rejects and budget),
+ * and uploads its good records as gzip'd JSON lines unless the object for this file content is
+ * already there. Returns the uploaded objects and their files' counts.
+ */
+async function validateAndUpload(
+  store: ObjectStore,
+  source: SourceSpec,
+  files: DataFile[],
+  prefix: string,
+  result: StageResult,
+  options: RedshiftStageOptions,
+): Promise<Map<string, FileStats>> {
+  const uploads = new Map<string, FileStats>();
+  for (const file of files) {
+    const chunks: string[] = [];
+    const parsed = await parseFile(source, file, async (rows) => void chunks.push(rows), undefined, options.onBytes, 'json');
+    const stats: FileStats = { file, source: source.name, read: parsed.read, staged: parsed.staged, rejected: parsed.rejects.length };
+    result.files.push(stats);
+    for (const reject of parsed.rejects) {
+      result.rejects.push({ ...reject, source: source.name });
+      if (result.rejects.length > options.maxErrors) throw new RejectBudgetError(result.rejects, options.maxErrors, result.files);
+    }
+    if (!parsed.staged) continue;
+    const uri = s3Join(prefix, file.relPath.toLowerCase().endsWith('.gz') ? file.relPath : `${file.relPath}.gz`);
+    const head = await store.head(uri);
+    if (head?.metadata.sha256 !== file.hash || head?.metadata.format !== UPLOAD_FORMAT) {
+      await store.put(uri, gzipSync(chunks.join('')), { sha256: file.hash!, format: UPLOAD_FORMAT });
+    }
+    uploads.set(uri, stats);
+  }
+  return uploads;
+}
+
+/**
+ * This session's latest COPY's rejects, as the local target reports them: the local file and the
+ * line its record starts on for uploaded files, the object and line for s3:// inputs, and the
+ * record's text read back from the object (the view has none).
+ */
+async function readRejects(db: Kysely<Database>, store: ObjectStore, copy: PlannedCopy): Promise<StageResult['rejects']> {
   const { rows } = await latestLoadErrors().execute(db);
-  return rows.map((r) => ({
-    source: source.name,
-    file: r.filename,
-    line: r.line_number,
-    reason: `${r.colname ? `column ${r.colname}: ` : ''}${r.err_reason}`,
-    raw: r.raw_line,
-  }));
+  const texts = new Map<string, Promise<string>>();
+  const rejects: StageResult['rejects'] = [];
+  for (const r of rows) {
+    const upload = copy.uploads.get(r.file_name);
+    if (!texts.has(r.file_name)) texts.set(r.file_name, objectText(store, r.file_name, copy.gzip));
+    const record = recordEndingAt(await texts.get(r.file_name)!, Number(r.line_number));
+    rejects.push({
+      source: copy.source.name,
+      file: upload ? upload.file.path : r.file_name,
+      line: upload ? Number(r.line_number) : (record?.line ?? Number(r.line_number)),
+      reason: `${upload ? `(line ${r.line_number} of the uploaded ${r.file_name}) ` : ''}${r.column_name ? `column ${r.column_name}: ` : ''}${r.error_message}`,
+      raw: (record?.text ?? '').slice(0, RAW_LIMIT),
+    });
+  }
+  return rejects;
+}
+
+async function objectText(store: ObjectStore, uri: string, gzip: boolean): Promise<string> {
+  const bytes = await store.get(uri).catch(() => Buffer.alloc(0));
+  try {
+    return (gzip ? gunzipSync(bytes) : bytes).toString('utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The record whose JSON text ends on `line` (how Redshift numbers a JSON reject), with its first line. */
+function recordEndingAt(text: string, line: number): { line: number; text: string } | undefined {
+  const splitter = new JsonSplitter();
+  for (const json of [...splitter.push(text), ...splitter.end()]) {
+    if (json.line + (json.text.match(/\n/g)?.length ?? 0) === line) return { line: json.line, text: json.text };
+  }
+  return undefined;
 }

@@ -27,12 +27,31 @@ export function autoMapsColumns(source: SourceSpec): boolean {
   return source.fields.every((f) => f.json === f.column);
 }
 
+/** The largest MAXERROR COPY takes (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-load.html#copy-maxerror). */
+export const MAXERROR_LIMIT = 100_000;
+
+/**
+ * The MAXERROR that tolerates exactly `budget` bad records. The COPY reference says: "If the load
+ * returns the error_count number of errors or greater, the load fails … Set this value to 0 or 1 if
+ * you want the load to fail as soon as the first error occurs." Read literally, MAXERROR m tolerates
+ * m - 1 errors, so a budget of N needs N + 1 (and at most 99,999 can be tolerated). Many users read
+ * it as "m errors are tolerated"; the page is not clear, so the ETL also counts the rejects it reads
+ * back and fails itself past the budget: the outcome is the same under either reading.
+ */
+export function maxErrorFor(budget: number): number {
+  if (!Number.isInteger(budget) || budget < 0) throw new RangeError(`error budget must be a whole number ≥ 0, not ${budget}`);
+  if (budget >= MAXERROR_LIMIT) throw new RangeError(`Redshift's COPY tolerates at most ${MAXERROR_LIMIT - 1} bad records (MAXERROR ${MAXERROR_LIMIT}); --max-errors ${budget} is too many`);
+  return budget === 0 ? 0 : budget + 1;
+}
+
 /**
  * COPY … FROM S3 FORMAT AS JSON into the source's staging table. Every value that must be SQL text
  * is validated first. Options, after Redshift's COPY reference:
  * - FORMAT AS JSON with a JSONPaths file (or 'auto'): https://docs.aws.amazon.com/redshift/latest/dg/copy-usage_notes-copy-from-json.html
  * - MANIFEST lists exactly this run's files: https://docs.aws.amazon.com/redshift/latest/dg/loading-data-files-using-manifest.html
- * - MAXERROR is the ETL's error budget; rejects are read back from STL_LOAD_ERRORS.
+ * - REGION is the region of the bucket holding the data (and the manifest and JSONPaths file):
+ *   https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html
+ * - MAXERROR from the ETL's error budget (see maxErrorFor); rejects are read back from SYS_LOAD_ERROR_DETAIL.
  * - COMPUPDATE OFF, STATUPDATE OFF: staging is refilled every run, so analysing encodings and
  *   statistics on each load costs more than it gives (https://docs.aws.amazon.com/redshift/latest/dg/c_best-practices-use-copy.html).
  * - No TIMEFORMAT: `ts` stays epoch milliseconds (BIGINT) in staging and the transform converts it,
@@ -47,7 +66,7 @@ export function copyFromS3(copy: S3Copy): RawBuilder<unknown> {
     `format as json ${jsonPaths}`,
     copy.manifest ? 'manifest' : '',
     copy.gzip ? 'gzip' : '',
-    `maxerror ${Math.max(0, Math.trunc(copy.maxErrors))}`,
+    `maxerror ${maxErrorFor(copy.maxErrors)}`,
     'compupdate off statupdate off',
   ].filter(Boolean);
   return sql`-- https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html
@@ -56,20 +75,24 @@ copy ${sql.table(copy.source.table)} (${sql.join(columns)}) from ${sql.raw(liter
 
 /** A reject as Redshift recorded it. */
 export interface RedshiftLoadError {
-  filename: string;
+  file_name: string;
   line_number: number;
-  colname: string;
-  err_reason: string;
-  raw_line: string;
+  column_name: string;
+  error_message: string;
 }
 
 /**
- * The rejects of this session's latest COPY, from STL_LOAD_ERRORS
- * (https://docs.aws.amazon.com/redshift/latest/dg/r_STL_LOAD_ERRORS.html).
+ * The rejects of this session's latest COPY, from SYS_LOAD_ERROR_DETAIL, which both provisioned
+ * clusters and Serverless have (STL_LOAD_ERRORS is not on Serverless:
+ * https://docs.aws.amazon.com/redshift/latest/dg/c_intro_system_views.html), selected by
+ * PG_LAST_COPY_ID, which still names a COPY that failed on its data after its transaction was
+ * rolled back (https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html). The view keeps
+ * no raw line: the caller reads the record from the file.
  */
 export function latestLoadErrors(): RawBuilder<RedshiftLoadError> {
-  return sql<RedshiftLoadError>`select trim(filename) as filename, line_number, trim(colname) as colname, trim(err_reason) as err_reason, trim(raw_line) as raw_line
-from stl_load_errors
-where query = (select max(query) from stl_load_errors where session = pg_backend_pid())
-order by filename, line_number`;
+  return sql<RedshiftLoadError>`-- https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_ERROR_DETAIL.html
+select trim(file_name) as file_name, line_number, trim(column_name) as column_name, trim(error_message) as error_message
+from sys_load_error_detail
+where query_id = pg_last_copy_id()
+order by file_name, line_number`;
 }

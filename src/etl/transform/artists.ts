@@ -1,10 +1,12 @@
 import { sql } from 'kysely';
+import { byContent } from './expressions.js';
 import type { UpsertRule } from './merge.js';
 
 /**
  * artists: one row per artist_id. The Million Song Dataset credits one artist_id under several
  * names and locations, so the row comes from the artist's song with the lowest song_id, across
- * all loads: a later load replaces it only with a song whose id sorts lower. Empty locations are NULL.
+ * all loads: a later load replaces it only with a song whose id sorts lower (one run staging that
+ * song twice: by content, see byContent). Empty locations are NULL.
  */
 export const artistsRule: UpsertRule<'artists'> = {
   target: 'artists',
@@ -25,7 +27,7 @@ export const artistsRule: UpsertRule<'artists'> = {
             'song_id as source_song_id',
             eb.fn
               .agg<number>('row_number')
-              .over((o) => o.partitionBy('artist_id').orderBy('song_id', 'asc'))
+              .over((o) => byContent(o.partitionBy('artist_id').orderBy('song_id', 'asc'), ['artist_name', 'artist_location', 'artist_latitude', 'artist_longitude']))
               .as('pick'),
           ])
           .as('a'),

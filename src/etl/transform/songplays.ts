@@ -1,6 +1,6 @@
 import { type Kysely, sql, type Transaction } from 'kysely';
 import type { Database } from '../../types/database.js';
-import { timestampFromEpochMillis } from './expressions.js';
+import { byContent, timestampFromEpochMillis } from './expressions.js';
 import type { UpsertRule } from './merge.js';
 
 /**
@@ -37,6 +37,7 @@ function catalogue(db: Kysely<Database>) {
 export const songplaysRule: UpsertRule<'songplays'> = {
   target: 'songplays',
   key: ['start_time', 'session_id', 'item_in_session'],
+  distKey: 'start_time',
   columns: [
     'start_time',
     'user_id',
@@ -76,14 +77,19 @@ export const songplaysRule: UpsertRule<'songplays'> = {
             'e.song as song_title',
             'e.artist as artist_name',
             'e.length as song_length',
-            // The same event staged twice (overlapping files) counts once.
+            // The same event staged twice (overlapping files) counts once; if the copies differ, by content.
             eb.fn
               .agg<number>('row_number')
               .over((o) =>
-                o
-                  .partitionBy(['e.ts', 'e.session_id', 'e.item_in_session'])
-                  .orderBy('e.source_file', 'desc')
-                  .orderBy('e.source_line', 'desc'),
+                byContent(o.partitionBy(['e.ts', 'e.session_id', 'e.item_in_session']), [
+                  'e.user_id',
+                  'e.level',
+                  'e.song',
+                  'e.artist',
+                  'e.length',
+                  'e.location',
+                  'e.user_agent',
+                ]),
               )
               .as('pick'),
           ])

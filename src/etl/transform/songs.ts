@@ -1,13 +1,16 @@
 import { sql } from 'kysely';
+import { byContent } from './expressions.js';
 import type { UpsertRule } from './merge.js';
 
 /**
- * songs: one row per song_id. When a run stages the same song_id more than once, the record read
- * last (by file path, then line) wins. A year of 0 means "unknown" in the Million Song Dataset: NULL.
+ * songs: one row per song_id. When a run stages the same song_id more than once, the record that
+ * sorts last by its content wins (see byContent); a later run's record replaces an earlier run's.
+ * A year of 0 means "unknown" in the Million Song Dataset: NULL.
  */
 export const songsRule: UpsertRule<'songs'> = {
   target: 'songs',
   key: ['song_id'],
+  distKey: 'song_id',
   columns: ['song_id', 'title', 'artist_id', 'artist_name', 'year', 'duration'],
   source: (db) =>
     db
@@ -23,7 +26,7 @@ export const songsRule: UpsertRule<'songs'> = {
             'duration',
             eb.fn
               .agg<number>('row_number')
-              .over((o) => o.partitionBy('song_id').orderBy('source_file', 'desc').orderBy('source_line', 'desc'))
+              .over((o) => byContent(o.partitionBy('song_id'), ['title', 'artist_id', 'artist_name', 'year', 'duration']))
               .as('pick'),
           ])
           .as('s'),

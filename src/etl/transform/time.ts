@@ -6,6 +6,7 @@ import type { UpsertRule } from './merge.js';
 export const timeRule: UpsertRule<'time'> = {
   target: 'time',
   key: ['start_time'],
+  distKey: 'start_time',
   columns: ['start_time', 'hour', 'day', 'week', 'month', 'year', 'weekday'],
   source: (db) =>
     db

@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import type { Database } from '../../types/database.js';
-import { timestampFromEpochMillis } from './expressions.js';
+import { byContent, timestampFromEpochMillis } from './expressions.js';
 import type { UpsertRule } from './merge.js';
 
 /** Each user's latest ts among the staged events: a hash aggregate, where a window would sort every event. */
@@ -14,7 +14,8 @@ function latestTs(db: Kysely<Database>) {
 
 /**
  * users: every user with a non-empty userId in any event, page views included. Name, gender and
- * level come from the user's most recent event by ts (ties: the later session, then the later item);
+ * level come from the user's most recent event by ts (ties: the later session, then the later item,
+ * then by content);
  * a load of older events never overwrites a row taken from a newer one (precedence on last_seen_at).
  */
 export const usersRule: UpsertRule<'users'> = {
@@ -37,7 +38,14 @@ export const usersRule: UpsertRule<'users'> = {
             timestampFromEpochMillis(eb.ref('e.ts')).as('last_seen_at'),
             eb.fn
               .agg<number>('row_number')
-              .over((o) => o.partitionBy('e.user_id').orderBy('e.session_id', 'desc').orderBy('e.item_in_session', 'desc'))
+              .over((o) =>
+                byContent(o.partitionBy('e.user_id').orderBy('e.session_id', 'desc').orderBy('e.item_in_session', 'desc'), [
+                  'e.first_name',
+                  'e.last_name',
+                  'e.gender',
+                  'e.level',
+                ]),
+              )
               .as('pick'),
           ])
           .as('u'),
