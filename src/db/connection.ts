@@ -5,6 +5,7 @@ import type { Database } from '../types/database.js';
 import { startEmbedded } from './embedded.js';
 import { createPool } from './pool.js';
 import { LocalS3 } from './emulator/local-s3.js';
+import { localObjectStore, type ObjectStore } from './object-store.js';
 import { RedshiftEmulatorPool } from './emulator/pool.js';
 import { RedshiftDialect } from './redshift/dialect.js';
 import type { TargetKind } from './target.js';
@@ -15,8 +16,8 @@ export interface Warehouse {
   target: TargetKind;
   /** Redshift's settings (IAM role, S3 staging, region) when the target is Redshift. */
   redshift?: RedshiftConfig;
-  /** The local S3 stand-in when the target is the Redshift emulation (uploads go there). */
-  localS3?: RedshiftEmulatorPool['s3'];
+  /** Where COPY's files go when not to Amazon S3 through the SDK: the emulation's local stand-in. */
+  objectStore?: ObjectStore;
   /** The pg pool behind `db`, created (and the embedded server started) on first use. */
   pool(): Promise<pg.Pool>;
   /** Where the warehouse lives, safe to print (passwords masked). */
@@ -41,7 +42,7 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
 
   const redshift = config.target === 'redshift' || config.target === 'redshift-emulator' ? config.redshift : undefined;
   const emulator = config.target === 'redshift-emulator' ? config.emulator : undefined;
-  const emulated = emulator && new LocalS3(emulator.s3Root);
+  const objectStore = emulator && localObjectStore(new LocalS3(emulator.s3Root));
   const makePool = async (): Promise<pg.Pool> => {
     if (redshift && !emulator) {
       const { host, port, database, user, password, ssl } = redshift;
@@ -69,7 +70,7 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
     db,
     target: redshift ? 'redshift' : 'postgres',
     redshift,
-    localS3: emulated,
+    objectStore,
     pool,
     describe: () =>
       emulator

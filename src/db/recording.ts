@@ -10,6 +10,7 @@ import type pg from 'pg';
 import type { Config } from '../config.js';
 import type { Database } from '../types/database.js';
 import type { Warehouse } from './connection.js';
+import type { ObjectStore } from './object-store.js';
 import { RedshiftDialect } from './redshift/dialect.js';
 
 /** A statement that would have run, with its parameters. */
@@ -71,10 +72,18 @@ export function recordingWarehouse(config: Config): Warehouse & { statements: Re
     release() {},
   };
   const pool = { connect: async () => client, query: client.query, end: async () => {} } as unknown as pg.Pool;
+  // S3 is not touched either: an upload shows in the plan where it would happen; nothing exists yet.
+  const objectStore: ObjectStore = {
+    head: async () => undefined,
+    put: async (uri) => void record(`-- upload ${uri}`),
+    get: async () => Buffer.alloc(0),
+    bucketRegion: async () => undefined,
+  };
   return {
     db,
     target: 'redshift',
     redshift: config.redshift,
+    objectStore,
     pool: async () => pool,
     describe: () => 'Redshift (plan only: nothing is sent)',
     destroy: async () => {},

@@ -45,7 +45,7 @@ function uniqueKey(table: StarTable, columns: string[]): Check {
             .selectFrom(table)
             .select(columns)
             .groupBy(columns)
-            .having((eb) => eb.fn.countAll(), '>', 1)
+            .having((eb) => eb.fn.countAll(), '>', sql.lit(1))
             .as('d'),
         )
         .select((eb) => eb.fn.countAll<number>().as('n'))

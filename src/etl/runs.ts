@@ -52,7 +52,7 @@ export async function recordFilesAndRejects(db: Kysely<Database>, runId: string,
     await db.insertInto('etl_run_files').values(rows).execute();
   }
   for (const batch of batches(rejects, 6)) {
-    const rows = batch.map((r) => ({ run_id: runId, source: r.source, file: r.file, line: r.line, reason: r.reason.slice(0, REASON_LIMIT), raw: r.raw }));
+    const rows = batch.map((r) => ({ run_id: runId, source: r.source, file: r.file, line: r.line, reason: truncateBytes(r.reason, REASON_LIMIT), raw: r.raw }));
     await db.insertInto('load_errors').values(rows).execute();
   }
 }
@@ -75,7 +75,7 @@ export async function finishRun(
       records_read: sum('read'),
       staged: sum('staged'),
       rejected: sum('rejected'),
-      error: error === undefined ? null : (error instanceof Error ? error.message : String(error)).slice(0, ERROR_LIMIT),
+      error: error === undefined ? null : truncateBytes(error instanceof Error ? error.message : String(error), ERROR_LIMIT),
     })
     .where('run_id', '=', runId)
     .execute();
@@ -89,4 +89,17 @@ export async function listRuns(db: Kysely<Database>, limit = 20) {
     .orderBy('started_at', 'desc')
     .limit(limit)
     .execute();
+}
+
+/**
+ * Text cut to at most `maxBytes` UTF-8 bytes, never inside a character: our VARCHAR sizes are bytes,
+ * as Redshift counts them (https://docs.aws.amazon.com/redshift/latest/dg/r_Character_types.html).
+ */
+export function truncateBytes(text: string, maxBytes: number): string {
+  if (text.length * 3 <= maxBytes) return text;
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // back to the start of a character
+  return bytes.subarray(0, end).toString('utf8');
 }

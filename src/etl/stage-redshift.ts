@@ -9,7 +9,8 @@ import type { DataFile } from './files.js';
 import { JsonSplitter } from './json-records.js';
 import { parseFile } from './parse-file.js';
 import { RAW_LIMIT } from './records.js';
-import { awsObjectStore, copyManifest, localObjectStore, type ObjectStore, parseS3Uri, s3Join } from './s3.js';
+import { awsObjectStore, type ObjectStore } from '../db/object-store.js';
+import { copyManifest, parseS3Uri, s3Join } from './s3.js';
 import { type FileStats, RejectBudgetError, type StageResult } from './stage.js';
 
 /** One source to stage on Redshift: local files (validated, then uploaded) or an s3:// prefix. */
@@ -62,7 +63,7 @@ interface PlannedCopy {
 export async function stageOnRedshift(wh: Warehouse, inputs: RedshiftStageInput[], options: RedshiftStageOptions): Promise<StageResult> {
   const settings = need(wh.redshift, 'the Redshift settings');
   const iamRole = need(settings.iamRole, 'REDSHIFT_IAM_ROLE (the role COPY assumes to read S3)');
-  const store = wh.localS3 ? localObjectStore(wh.localS3) : awsObjectStore(options.s3Client ?? new S3Client({ region: settings.region }));
+  const store = wh.objectStore ?? awsObjectStore(options.s3Client ?? new S3Client({ region: settings.region }));
   const result: StageResult = { files: [], rejects: [], staged: { songs: 0, events: 0 } };
   const staging = () => need(settings.s3Staging, 'SPARKIFY_S3_STAGING (where local files are uploaded and the JSONPaths file is kept)');
   const regionOf = async (uri: string) => (await store.bucketRegion(parseS3Uri(uri).bucket)) ?? settings.region;

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
-import type { Config } from '../../src/config.js';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { type Config, loadConfig } from '../../src/config.js';
 import { openWarehouse, type Warehouse } from '../../src/db/connection.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 
@@ -26,18 +29,33 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
   };
 }
 
+/** Where a test warehouse runs: PostgreSQL, or the Redshift emulation of either flavour over it. */
+export interface TestTarget {
+  target?: 'postgres' | 'redshift-emulator';
+  flavour?: 'serverless' | 'provisioned';
+  /** The S3 stand-in's folder (default: a fresh temporary one). */
+  s3Root?: string;
+}
+
 /** A migrated warehouse in a fresh database; `close()` destroys it and drops the database. */
-export async function openTestWarehouse(options: { migrate?: boolean } = {}): Promise<Warehouse & { url: string; close(): Promise<void> }> {
+export async function openTestWarehouse(
+  options: { migrate?: boolean } & TestTarget = {},
+): Promise<Warehouse & { url: string; s3Root?: string; close(): Promise<void> }> {
   const { url, drop } = await createTestDatabase();
-  const config: Config = { home: '/nonexistent', databaseUrl: url, songsDir: '/nonexistent', logsDir: '/nonexistent' };
+  const emulated = options.target === 'redshift-emulator';
+  const s3Root = emulated ? (options.s3Root ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-s3-')))) : undefined;
+  const env = emulated ? { SPARKIFY_TARGET: 'redshift-emulator', SPARKIFY_REDSHIFT_FLAVOUR: options.flavour ?? 'serverless', SPARKIFY_S3_ROOT: s3Root } : {};
+  const config: Config = { ...loadConfig({ DATABASE_URL: url, ...env }, '/'), songsDir: '/nonexistent', logsDir: '/nonexistent' };
   const wh = openWarehouse({ config });
   if (options.migrate !== false) await migrateToLatest(wh.db);
   return {
     ...wh,
     url,
+    s3Root,
     async close() {
       await wh.destroy();
       await drop();
+      if (s3Root && !options.s3Root) await fs.rm(s3Root, { recursive: true, force: true });
     },
   };
 }

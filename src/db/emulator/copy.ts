@@ -1,6 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { JsonSplitter } from '../../etl/json-records.js';
-import { type LocalS3, splitS3Uri } from './local-s3.js';
+import { parseS3Uri } from '../redshift/values.js';
+import type { LocalS3 } from './local-s3.js';
 
 /**
  * COPY … FROM 's3://…' FORMAT AS JSON, executed against the local S3 stand-in, following the COPY
@@ -203,7 +204,7 @@ async function inputFiles(s3: LocalS3, copy: CopyStatement): Promise<string[]> {
   // A FROM value is a key prefix: every object whose key begins with it is loaded
   // (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-source-s3.html).
   const files = await s3.list(copy.from);
-  if (!files.length) throw new CopyError(`The specified S3 prefix '${splitS3Uri(copy.from).key}' does not exist`);
+  if (!files.length) throw new CopyError(`The specified S3 prefix '${parseS3Uri(copy.from).key}' does not exist`);
   return files;
 }
 
@@ -386,7 +387,7 @@ function autoValue(record: unknown, column: string, ignoreCase: boolean): unknow
 export function checkRegion(s3: LocalS3, copy: CopyStatement, clusterRegion: string): void {
   const uris = [copy.from, ...(copy.json.startsWith('s3://') ? [copy.json] : [])];
   for (const uri of uris) {
-    const { bucket } = splitS3Uri(uri);
+    const { bucket } = parseS3Uri(uri);
     const bucketRegion = s3.bucketRegion(bucket) ?? clusterRegion;
     const asked = copy.region ?? clusterRegion;
     if (bucketRegion !== asked) {

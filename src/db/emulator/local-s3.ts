@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { parseS3Uri } from '../redshift/values.js';
 
 /** An object's size and the source hash we keep in its metadata. */
 export interface ObjectHead {
@@ -8,12 +9,6 @@ export interface ObjectHead {
   metadata: Record<string, string>;
 }
 
-/** Bucket and key of an s3:// URI. */
-export function splitS3Uri(uri: string): { bucket: string; key: string } {
-  const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-  if (!m) throw new Error(`not an s3:// URI: ${uri}`);
-  return { bucket: m[1]!, key: m[2]! };
-}
 
 /**
  * The local stand-in for Amazon S3: `s3://bucket/key` is the file `<root>/bucket/key`. Object
@@ -26,7 +21,7 @@ export class LocalS3 {
 
   /** The file behind an s3:// URI. */
   file(uri: string): string {
-    const { bucket, key } = splitS3Uri(uri);
+    const { bucket, key } = parseS3Uri(uri);
     const file = path.resolve(this.root, bucket, key);
     if (!file.startsWith(path.resolve(this.root, bucket))) throw new Error(`S3 key escapes its bucket: ${uri}`);
     return file;
@@ -64,7 +59,7 @@ export class LocalS3 {
 
   /** Every object whose key starts with the URI's key, as COPY's prefix matching reads them, in key order. */
   async list(prefixUri: string): Promise<string[]> {
-    const { bucket, key } = splitS3Uri(prefixUri);
+    const { bucket, key } = parseS3Uri(prefixUri);
     const bucketDir = path.join(this.root, bucket);
     const keys: string[] = [];
     const walk = async (dir: string) => {
@@ -90,7 +85,7 @@ export class LocalS3 {
   }
 
   private metadataFile(uri: string): string {
-    const { bucket, key } = splitS3Uri(uri);
+    const { bucket, key } = parseS3Uri(uri);
     return path.join(this.root, '.metadata', bucket, `${key}.json`);
   }
 }

@@ -6,10 +6,10 @@ import {
   type Kysely,
   PostgresDriver,
   type PostgresDialectConfig,
-  PostgresQueryCompiler,
   type QueryCompiler,
 } from 'kysely';
 import { RedshiftAdapter } from './adapter.js';
+import { RedshiftQueryCompiler } from './query-compiler.js';
 import { RedshiftIntrospector } from './introspector.js';
 
 /**
@@ -29,9 +29,9 @@ export class RedshiftDialect implements Dialect {
     return new PostgresDriver(this.#config);
   }
 
-  /** PostgreSQL's compiler: Redshift's SQL is a PostgreSQL dialect (identifiers in double quotes, $n parameters). */
+  /** PostgreSQL's compiler (identifiers in double quotes, $n parameters), with literal LIMIT/OFFSET counts. */
   createQueryCompiler(): QueryCompiler {
-    return new PostgresQueryCompiler();
+    return new RedshiftQueryCompiler();
   }
 
   /** Redshift's capabilities and migration lock. */

@@ -39,3 +39,9 @@ export function region(value: string): string {
 export function literal(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
+
+/** Bucket and key of a valid s3:// URI. */
+export function parseS3Uri(uri: string): { bucket: string; key: string } {
+  const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(s3Uri(uri));
+  return { bucket: match![1]!, key: match![2]! };
+}
