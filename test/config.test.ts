@@ -56,7 +56,7 @@ describe('loadConfig', () => {
     expect(loadConfig({ SPARKIFY_TARGET: 'redshift', REDSHIFT_URL: 'postgres://u:p@h/d?sslmode=disable' }).redshift?.ssl).toBe(false);
     expect(() => loadConfig({ SPARKIFY_TARGET: 'redshift', REDSHIFT_HOST: 'h' })).toThrow(/needs REDSHIFT_URL, or REDSHIFT_USER, REDSHIFT_PASSWORD \(missing\)/);
     expect(() => loadConfig({ SPARKIFY_TARGET: 'redshift', REDSHIFT_URL: 'postgres://u:p@h/d', REDSHIFT_IAM_ROLE: "arn:aws:iam::1:role/x'" })).toThrow(/REDSHIFT_IAM_ROLE: must be an IAM role ARN/);
-    expect(() => loadConfig({ SPARKIFY_TARGET: 'redshfit' })).toThrow(/SPARKIFY_TARGET: must be postgres or redshift/);
+    expect(() => loadConfig({ SPARKIFY_TARGET: 'redshfit' })).toThrow(/SPARKIFY_TARGET: must be postgres, redshift or redshift-emulator/);
   });
 
   it('reads the connection file the provisioning script writes, the environment taking precedence', async () => {

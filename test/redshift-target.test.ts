@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { gunzipSync } from 'node:zlib';
+import { HeadBucketCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -115,6 +116,14 @@ describe('sparkify plan --target redshift', () => {
     }
   });
 
+  it('writes the JSONPaths file for s3:// inputs, reads no STL view, analyses no temporary table, and gives MERGE sources the target\'s distribution key', () => {
+    expect(plan).toContain('-- upload s3://sparkify-staging/etl/jsonpaths/staging_events.json');
+    expect(plan).not.toMatch(/\bstl_/i);
+    expect(plan).not.toMatch(/analyze "\w+_merge_source"/);
+    expect(plan).toMatch(/create temporary table "songplays_merge_source" diststyle key distkey\("start_time"\) as /);
+    expect(plan).toMatch(/alter table "songplays" alter distkey "start_time"/);
+  });
+
   it('contains nothing Redshift rejects, and cites the AWS page of each Redshift construct', () => {
     for (const banned of [/on conflict/i, /\breturning\b/i, /pg_advisory/i, /create (unique )?index/i, /\bunlogged\b/i, /from stdin/i, /generated (by default|always) as identity/i, /\btruncate\b/i, /to_timestamp/i, /::(int|text|varchar|timestamp|bigint|double|date|numeric|bool)/i]) {
       expect(plan).not.toMatch(banned);
@@ -157,37 +166,45 @@ describe('Redshift staging from local files', () => {
     redshift: { host: 'h', port: 5439, database: 'dev', user: 'u', password: 'p', ssl: true, iamRole: PLAN.iamRole, region: PLAN.region, s3Staging: 's3://stage-bucket/sparkify' },
   };
 
-  it('uploads new and changed files (not unchanged ones), writes manifests and the JSONPaths file, and COPYs through them', async () => {
+  it('validates local files, uploads the good records of new and changed ones (not unchanged ones) gzip\'d, writes a manifest per source and the JSONPaths file, and COPYs through them', async () => {
     const songs = await writeTree({ 'A/B/C/TRABC1.json': song({}) });
-    const logs = await writeTree({ '2018/11/a.json': event({}), '2018/11/b.json.gz': event({ ts: 2 }) });
+    const logs = await writeTree({ '2018/11/a.json': event({}), '2018/11/b.json.gz': `${event({ ts: 2 })}\n{"bad": ` });
     const unchanged = (await listDataFiles(logs, 'logs')).find((f) => f.relPath.endsWith('a.json'))!;
     const { hashFile } = await import('../src/etl/files.js');
     const sha = await hashFile(unchanged.path);
     s3.on(HeadObjectCommand).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound' }));
-    s3.on(HeadObjectCommand, { Key: 'sparkify/files/events/2018/11/a.json' }).resolves({ ContentLength: unchanged.size, Metadata: { sha256: sha } });
+    s3.on(HeadObjectCommand, { Key: 'sparkify/files/events/2018/11/a.json.gz' }).resolves({ ContentLength: 1, Metadata: { sha256: sha, format: 'validated-jsonl-gz-1' } });
+    s3.on(HeadBucketCommand).resolves({ BucketRegion: PLAN.region });
     s3.on(PutObjectCommand).resolves({});
 
     const wh = recordingWarehouse(config);
-    await runEtl(wh, { songsDir: songs, logsDir: logs, s3Client: s3 as unknown as S3Client, fullRefresh: true });
+    delete (wh as { objectStore?: unknown }).objectStore; // this test drives the SDK path, mocked
+    await runEtl(wh, { songsDir: songs, logsDir: logs, s3Client: s3 as unknown as S3Client, fullRefresh: true, maxErrors: 1 });
 
     const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     const keys = puts.map((p) => p.Key).sort();
     expect(keys).toEqual([
       'sparkify/files/events/2018/11/b.json.gz',
-      'sparkify/files/songs/A/B/C/TRABC1.json',
+      'sparkify/files/songs/A/B/C/TRABC1.json.gz',
       'sparkify/jsonpaths/staging_events.json',
-      expect.stringMatching(/^sparkify\/runs\/[0-9a-f-]{36}\/events-gz\.manifest$/),
       expect.stringMatching(/^sparkify\/runs\/[0-9a-f-]{36}\/events\.manifest$/),
       expect.stringMatching(/^sparkify\/runs\/[0-9a-f-]{36}\/songs\.manifest$/),
     ]);
     expect(puts.find((p) => p.Key === 'sparkify/jsonpaths/staging_events.json')!.Body).toBe(jsonPathsDocument(EVENT_SOURCE));
+    // Only the good record goes up: the cut-off one is rejected here, as on PostgreSQL.
+    const uploaded = gunzipSync(puts.find((p) => p.Key === 'sparkify/files/events/2018/11/b.json.gz')!.Body as Buffer).toString('utf8');
+    expect(uploaded.trim().split('\n').map((l) => JSON.parse(l).ts)).toEqual([2]);
     const manifest = JSON.parse(puts.find((p) => String(p.Key).endsWith('/events.manifest'))!.Body as string);
-    expect(manifest).toEqual({ entries: [{ url: 's3://stage-bucket/sparkify/files/events/2018/11/a.json', mandatory: true }] });
+    expect(manifest).toEqual({
+      entries: [
+        { url: 's3://stage-bucket/sparkify/files/events/2018/11/a.json.gz', mandatory: true },
+        { url: 's3://stage-bucket/sparkify/files/events/2018/11/b.json.gz', mandatory: true },
+      ],
+    });
 
     const copies = wh.statements.map((s) => s.sql).filter((s) => /^-- .*\ncopy /.test(s));
-    expect(copies).toHaveLength(3);
-    expect(copies.filter((c) => / manifest gzip /.test(c))).toHaveLength(1);
-    expect(copies.every((c) => / manifest /.test(c))).toBe(true);
+    expect(copies).toHaveLength(2);
+    expect(copies.every((c) => / manifest gzip maxerror 0 /.test(c))).toBe(true);
   });
 
   it('JSONPaths map every JSON key to its column in order', () => {
@@ -195,6 +212,7 @@ describe('Redshift staging from local files', () => {
     const copy = copyFromS3({ source: SONG_SOURCE, from: 's3://bkt/k', manifest: false, gzip: true, iamRole: PLAN.iamRole, jsonPaths: 'auto', maxErrors: 5 }).compile(
       new Kysely<any>({ dialect: new PostgresDialect({ pool: async () => ({}) as never }) }),
     );
-    expect(copy.sql).toMatch(/format as json 'auto' gzip maxerror 5 compupdate off statupdate off$/);
+    // A budget of 5 is MAXERROR 6: the COPY reference fails a load at MAXERROR errors or more.
+    expect(copy.sql).toMatch(/format as json 'auto' gzip maxerror 6 compupdate off statupdate off$/);
   });
 });

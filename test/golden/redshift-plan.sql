@@ -75,6 +75,15 @@ insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
 insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
 -- parameters: $1 = "20261126_04_no_distribution_key_index", $2 = <now>
 
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html
+alter table "songplays" alter distkey "start_time";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_ALTER_TABLE.html
+alter table "time" alter diststyle key distkey "start_time";
+
+insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
+-- parameters: $1 = "20261126_05_distribution", $2 = <now>
+
 commit;
 
 commit;
@@ -97,6 +106,8 @@ update "etl_runs" set "status" = $1, "finished_at" = $2 where "status" = $3;
 
 insert into "etl_runs" ("run_id", "started_at", "status", "options") values ($1, $2, $3, $4);
 -- parameters: $1 = "<run-id>", $2 = <now>, $3 = "running", $4 = "{\"songsDir\":\"s3://udacity-dend/song_data\",\"logsDir\":\"s3://udacity-dend/log_data\",\"maxErrors\":0,\"gzip\":false}"
+
+-- upload s3://sparkify-staging/etl/jsonpaths/staging_events.json;
 
 begin;
 
@@ -122,34 +133,24 @@ begin;
 
 drop table if exists "songs_merge_source";
 
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "songs_merge_source" as select "song_id", "title", "artist_id", "artist_name", "year", "duration" from (select "song_id", "title", "artist_id", "artist_name", nullif("year", 0) as "year", "duration", row_number() over(partition by "song_id" order by "source_file" desc, "source_line" desc) as "pick" from "staging_songs") as "s" where "pick" = 1;
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "songs_merge_source";
+create temporary table "songs_merge_source" diststyle key distkey("song_id") as select "song_id", "title", "artist_id", "artist_name", "year", "duration" from (select "song_id", "title", "artist_id", "artist_name", nullif("year", 0) as "year", "duration", row_number() over(partition by "song_id" order by "title" desc, "artist_id" desc, "artist_name" desc, "year" desc, "duration" desc) as "pick" from "staging_songs") as "s" where "pick" = 1;
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
 delete from "songs_merge_source" using "songs" where "songs"."song_id" = "songs_merge_source"."song_id" and ("songs"."title" = "songs_merge_source"."title" or ("songs"."title" is null and "songs_merge_source"."title" is null)) and ("songs"."artist_id" = "songs_merge_source"."artist_id" or ("songs"."artist_id" is null and "songs_merge_source"."artist_id" is null)) and ("songs"."artist_name" = "songs_merge_source"."artist_name" or ("songs"."artist_name" is null and "songs_merge_source"."artist_name" is null)) and ("songs"."year" = "songs_merge_source"."year" or ("songs"."year" is null and "songs_merge_source"."year" is null)) and ("songs"."duration" = "songs_merge_source"."duration" or ("songs"."duration" is null and "songs_merge_source"."duration" is null));
 
-select count(*) as "n" from "songs_merge_source" inner join "songs" on "songs_merge_source"."song_id" = "songs"."song_id";
+select count(*) as "total", count("songs"."song_id") as "matched" from "songs_merge_source" left join "songs" on "songs_merge_source"."song_id" = "songs"."song_id";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
 merge into "songs" using "songs_merge_source" on "songs"."song_id" = "songs_merge_source"."song_id" when matched then update set "title" = "songs_merge_source"."title", "artist_id" = "songs_merge_source"."artist_id", "artist_name" = "songs_merge_source"."artist_name", "year" = "songs_merge_source"."year", "duration" = "songs_merge_source"."duration" when not matched then insert ("song_id", "title", "artist_id", "artist_name", "year", "duration") values ("songs_merge_source"."song_id", "songs_merge_source"."title", "songs_merge_source"."artist_id", "songs_merge_source"."artist_name", "songs_merge_source"."year", "songs_merge_source"."duration");
 
 drop table "songs_merge_source";
 
-select count(*) as "n" from "songs";
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "songs";
-
 drop table if exists "artists_merge_source";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "artists_merge_source" as select "artist_id", "name", "location", "latitude", "longitude", "source_song_id" from (select "artist_id", "artist_name" as "name", nullif(trim("artist_location"), '') as "location", "artist_latitude" as "latitude", "artist_longitude" as "longitude", "song_id" as "source_song_id", row_number() over(partition by "artist_id" order by "song_id" asc) as "pick" from "staging_songs") as "a" where "pick" = 1;
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "artists_merge_source";
+create temporary table "artists_merge_source" as select "artist_id", "name", "location", "latitude", "longitude", "source_song_id" from (select "artist_id", "artist_name" as "name", nullif(trim("artist_location"), '') as "location", "artist_latitude" as "latitude", "artist_longitude" as "longitude", "song_id" as "source_song_id", row_number() over(partition by "artist_id" order by "song_id" asc, "artist_name" desc, "artist_location" desc, "artist_latitude" desc, "artist_longitude" desc) as "pick" from "staging_songs") as "a" where "pick" = 1;
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
 delete from "artists_merge_source" using "artists" where "artists"."artist_id" = "artists_merge_source"."artist_id" and "artists"."source_song_id" <= "artists_merge_source"."source_song_id";
@@ -157,25 +158,17 @@ delete from "artists_merge_source" using "artists" where "artists"."artist_id" =
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
 delete from "artists_merge_source" using "artists" where "artists"."artist_id" = "artists_merge_source"."artist_id" and ("artists"."name" = "artists_merge_source"."name" or ("artists"."name" is null and "artists_merge_source"."name" is null)) and ("artists"."location" = "artists_merge_source"."location" or ("artists"."location" is null and "artists_merge_source"."location" is null)) and ("artists"."latitude" = "artists_merge_source"."latitude" or ("artists"."latitude" is null and "artists_merge_source"."latitude" is null)) and ("artists"."longitude" = "artists_merge_source"."longitude" or ("artists"."longitude" is null and "artists_merge_source"."longitude" is null)) and ("artists"."source_song_id" = "artists_merge_source"."source_song_id" or ("artists"."source_song_id" is null and "artists_merge_source"."source_song_id" is null));
 
-select count(*) as "n" from "artists_merge_source" inner join "artists" on "artists_merge_source"."artist_id" = "artists"."artist_id";
+select count(*) as "total", count("artists"."artist_id") as "matched" from "artists_merge_source" left join "artists" on "artists_merge_source"."artist_id" = "artists"."artist_id";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
 merge into "artists" using "artists_merge_source" on "artists"."artist_id" = "artists_merge_source"."artist_id" when matched then update set "name" = "artists_merge_source"."name", "location" = "artists_merge_source"."location", "latitude" = "artists_merge_source"."latitude", "longitude" = "artists_merge_source"."longitude", "source_song_id" = "artists_merge_source"."source_song_id" when not matched then insert ("artist_id", "name", "location", "latitude", "longitude", "source_song_id") values ("artists_merge_source"."artist_id", "artists_merge_source"."name", "artists_merge_source"."location", "artists_merge_source"."latitude", "artists_merge_source"."longitude", "artists_merge_source"."source_song_id");
 
 drop table "artists_merge_source";
 
-select count(*) as "n" from "artists";
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "artists";
-
 drop table if exists "users_merge_source";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "users_merge_source" as select "user_id", "first_name", "last_name", "gender", "level", "last_seen_at" from (select cast("e"."user_id" as integer) as "user_id", "e"."first_name", "e"."last_name", "e"."gender", "e"."level", (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') as "last_seen_at", row_number() over(partition by "e"."user_id" order by "e"."session_id" desc, "e"."item_in_session" desc) as "pick" from "staging_events" as "e" inner join (select "user_id", max("ts") as "ts" from "staging_events" where "user_id" <> '' group by "user_id") as "l" on "l"."user_id" = "e"."user_id" and "l"."ts" = "e"."ts") as "u" where "pick" = 1;
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "users_merge_source";
+create temporary table "users_merge_source" as select "user_id", "first_name", "last_name", "gender", "level", "last_seen_at" from (select cast("e"."user_id" as integer) as "user_id", "e"."first_name", "e"."last_name", "e"."gender", "e"."level", (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') as "last_seen_at", row_number() over(partition by "e"."user_id" order by "e"."session_id" desc, "e"."item_in_session" desc, "e"."first_name" desc, "e"."last_name" desc, "e"."gender" desc, "e"."level" desc) as "pick" from "staging_events" as "e" inner join (select "user_id", max("ts") as "ts" from "staging_events" where "user_id" <> '' group by "user_id") as "l" on "l"."user_id" = "e"."user_id" and "l"."ts" = "e"."ts") as "u" where "pick" = 1;
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
 delete from "users_merge_source" using "users" where "users"."user_id" = "users_merge_source"."user_id" and "users"."last_seen_at" >= "users_merge_source"."last_seen_at";
@@ -183,66 +176,44 @@ delete from "users_merge_source" using "users" where "users"."user_id" = "users_
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
 delete from "users_merge_source" using "users" where "users"."user_id" = "users_merge_source"."user_id" and ("users"."first_name" = "users_merge_source"."first_name" or ("users"."first_name" is null and "users_merge_source"."first_name" is null)) and ("users"."last_name" = "users_merge_source"."last_name" or ("users"."last_name" is null and "users_merge_source"."last_name" is null)) and ("users"."gender" = "users_merge_source"."gender" or ("users"."gender" is null and "users_merge_source"."gender" is null)) and ("users"."level" = "users_merge_source"."level" or ("users"."level" is null and "users_merge_source"."level" is null)) and ("users"."last_seen_at" = "users_merge_source"."last_seen_at" or ("users"."last_seen_at" is null and "users_merge_source"."last_seen_at" is null));
 
-select count(*) as "n" from "users_merge_source" inner join "users" on "users_merge_source"."user_id" = "users"."user_id";
+select count(*) as "total", count("users"."user_id") as "matched" from "users_merge_source" left join "users" on "users_merge_source"."user_id" = "users"."user_id";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
 merge into "users" using "users_merge_source" on "users"."user_id" = "users_merge_source"."user_id" when matched then update set "first_name" = "users_merge_source"."first_name", "last_name" = "users_merge_source"."last_name", "gender" = "users_merge_source"."gender", "level" = "users_merge_source"."level", "last_seen_at" = "users_merge_source"."last_seen_at" when not matched then insert ("user_id", "first_name", "last_name", "gender", "level", "last_seen_at") values ("users_merge_source"."user_id", "users_merge_source"."first_name", "users_merge_source"."last_name", "users_merge_source"."gender", "users_merge_source"."level", "users_merge_source"."last_seen_at");
 
 drop table "users_merge_source";
 
-select count(*) as "n" from "users";
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "users";
-
 drop table if exists "songplays_merge_source";
 
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "songplays_merge_source" as select "p"."start_time", "p"."user_id", "p"."level", "p"."song_id", "p"."artist_id", "p"."session_id", "p"."item_in_session", "p"."location", "p"."user_agent", "p"."song_title", "p"."artist_name", "p"."song_length" from (select (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') as "start_time", cast(nullif("e"."user_id", '') as integer) as "user_id", "e"."level", "m"."song_id", "m"."artist_id", "e"."session_id", "e"."item_in_session", "e"."location", "e"."user_agent", "e"."song" as "song_title", "e"."artist" as "artist_name", "e"."length" as "song_length", row_number() over(partition by "e"."ts", "e"."session_id", "e"."item_in_session" order by "e"."source_file" desc, "e"."source_line" desc) as "pick" from "staging_events" as "e" left join (select "song_id", "artist_id", "title", "artist_name", "duration" from (select "song_id", "artist_id", "title", "artist_name", "duration", row_number() over(partition by "title", "artist_name", "duration" order by "song_id") as "pick" from "songs") as "c" where "pick" = 1) as "m" on "m"."title" = "e"."song" and "m"."artist_name" = "e"."artist" and "m"."duration" = "e"."length" where "e"."page" = 'NextSong') as "p" where "p"."pick" = 1;
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "songplays_merge_source";
+create temporary table "songplays_merge_source" diststyle key distkey("start_time") as select "p"."start_time", "p"."user_id", "p"."level", "p"."song_id", "p"."artist_id", "p"."session_id", "p"."item_in_session", "p"."location", "p"."user_agent", "p"."song_title", "p"."artist_name", "p"."song_length" from (select (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') as "start_time", cast(nullif("e"."user_id", '') as integer) as "user_id", "e"."level", "m"."song_id", "m"."artist_id", "e"."session_id", "e"."item_in_session", "e"."location", "e"."user_agent", "e"."song" as "song_title", "e"."artist" as "artist_name", "e"."length" as "song_length", row_number() over(partition by "e"."ts", "e"."session_id", "e"."item_in_session" order by "e"."user_id" desc, "e"."level" desc, "e"."song" desc, "e"."artist" desc, "e"."length" desc, "e"."location" desc, "e"."user_agent" desc) as "pick" from "staging_events" as "e" left join (select "song_id", "artist_id", "title", "artist_name", "duration" from (select "song_id", "artist_id", "title", "artist_name", "duration", row_number() over(partition by "title", "artist_name", "duration" order by "song_id") as "pick" from "songs") as "c" where "pick" = 1) as "m" on "m"."title" = "e"."song" and "m"."artist_name" = "e"."artist" and "m"."duration" = "e"."length" where "e"."page" = 'NextSong') as "p" where "p"."pick" = 1;
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
 delete from "songplays_merge_source" using "songplays" where "songplays"."start_time" = "songplays_merge_source"."start_time" and "songplays"."session_id" = "songplays_merge_source"."session_id" and "songplays"."item_in_session" = "songplays_merge_source"."item_in_session" and ("songplays"."user_id" = "songplays_merge_source"."user_id" or ("songplays"."user_id" is null and "songplays_merge_source"."user_id" is null)) and ("songplays"."level" = "songplays_merge_source"."level" or ("songplays"."level" is null and "songplays_merge_source"."level" is null)) and ("songplays"."song_id" = "songplays_merge_source"."song_id" or ("songplays"."song_id" is null and "songplays_merge_source"."song_id" is null)) and ("songplays"."artist_id" = "songplays_merge_source"."artist_id" or ("songplays"."artist_id" is null and "songplays_merge_source"."artist_id" is null)) and ("songplays"."location" = "songplays_merge_source"."location" or ("songplays"."location" is null and "songplays_merge_source"."location" is null)) and ("songplays"."user_agent" = "songplays_merge_source"."user_agent" or ("songplays"."user_agent" is null and "songplays_merge_source"."user_agent" is null)) and ("songplays"."song_title" = "songplays_merge_source"."song_title" or ("songplays"."song_title" is null and "songplays_merge_source"."song_title" is null)) and ("songplays"."artist_name" = "songplays_merge_source"."artist_name" or ("songplays"."artist_name" is null and "songplays_merge_source"."artist_name" is null)) and ("songplays"."song_length" = "songplays_merge_source"."song_length" or ("songplays"."song_length" is null and "songplays_merge_source"."song_length" is null));
 
-select count(*) as "n" from "songplays_merge_source" inner join "songplays" on "songplays_merge_source"."start_time" = "songplays"."start_time" and "songplays_merge_source"."session_id" = "songplays"."session_id" and "songplays_merge_source"."item_in_session" = "songplays"."item_in_session";
+select count(*) as "total", count("songplays"."start_time") as "matched" from "songplays_merge_source" left join "songplays" on "songplays_merge_source"."start_time" = "songplays"."start_time" and "songplays_merge_source"."session_id" = "songplays"."session_id" and "songplays_merge_source"."item_in_session" = "songplays"."item_in_session";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
 merge into "songplays" using "songplays_merge_source" on "songplays"."start_time" = "songplays_merge_source"."start_time" and "songplays"."session_id" = "songplays_merge_source"."session_id" and "songplays"."item_in_session" = "songplays_merge_source"."item_in_session" when matched then update set "user_id" = "songplays_merge_source"."user_id", "level" = "songplays_merge_source"."level", "song_id" = "songplays_merge_source"."song_id", "artist_id" = "songplays_merge_source"."artist_id", "location" = "songplays_merge_source"."location", "user_agent" = "songplays_merge_source"."user_agent", "song_title" = "songplays_merge_source"."song_title", "artist_name" = "songplays_merge_source"."artist_name", "song_length" = "songplays_merge_source"."song_length" when not matched then insert ("start_time", "user_id", "level", "song_id", "artist_id", "session_id", "item_in_session", "location", "user_agent", "song_title", "artist_name", "song_length") values ("songplays_merge_source"."start_time", "songplays_merge_source"."user_id", "songplays_merge_source"."level", "songplays_merge_source"."song_id", "songplays_merge_source"."artist_id", "songplays_merge_source"."session_id", "songplays_merge_source"."item_in_session", "songplays_merge_source"."location", "songplays_merge_source"."user_agent", "songplays_merge_source"."song_title", "songplays_merge_source"."artist_name", "songplays_merge_source"."song_length");
 
 drop table "songplays_merge_source";
 
-select count(*) as "n" from "songplays";
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "songplays";
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_UPDATE.html
-update "songplays" set "song_id" = "m"."song_id", "artist_id" = "m"."artist_id" from (select "song_id", "artist_id", "title", "artist_name", "duration" from (select "song_id", "artist_id", "title", "artist_name", "duration", row_number() over(partition by "title", "artist_name", "duration" order by "song_id") as "pick" from "songs") as "c" where "pick" = 1) as "m" where "songplays"."song_id" is null and "m"."title" = "songplays"."song_title" and "m"."artist_name" = "songplays"."artist_name" and "m"."duration" = "songplays"."song_length";
-
 drop table if exists "time_merge_source";
 
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "time_merge_source" as select "start_time", cast(date_part('hour', "start_time") as integer) as "hour", cast(date_part('day', "start_time") as integer) as "day", cast(date_part('week', "start_time") as integer) as "week", cast(date_part('month', "start_time") as integer) as "month", cast(date_part('year', "start_time") as integer) as "year", cast(date_part('dow', "start_time") as integer) as "weekday" from (select distinct (timestamp 'epoch' + "ts" * interval '1 millisecond') as "start_time" from "staging_events" where "page" = 'NextSong') as "t";
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "time_merge_source";
+create temporary table "time_merge_source" diststyle key distkey("start_time") as select "start_time", cast(date_part('hour', "start_time") as integer) as "hour", cast(date_part('day', "start_time") as integer) as "day", cast(date_part('week', "start_time") as integer) as "week", cast(date_part('month', "start_time") as integer) as "month", cast(date_part('year', "start_time") as integer) as "year", cast(date_part('dow', "start_time") as integer) as "weekday" from (select distinct (timestamp 'epoch' + "ts" * interval '1 millisecond') as "start_time" from "staging_events" where "page" = 'NextSong') as "t";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
 delete from "time_merge_source" using "time" where "time"."start_time" = "time_merge_source"."start_time" and ("time"."hour" = "time_merge_source"."hour" or ("time"."hour" is null and "time_merge_source"."hour" is null)) and ("time"."day" = "time_merge_source"."day" or ("time"."day" is null and "time_merge_source"."day" is null)) and ("time"."week" = "time_merge_source"."week" or ("time"."week" is null and "time_merge_source"."week" is null)) and ("time"."month" = "time_merge_source"."month" or ("time"."month" is null and "time_merge_source"."month" is null)) and ("time"."year" = "time_merge_source"."year" or ("time"."year" is null and "time_merge_source"."year" is null)) and ("time"."weekday" = "time_merge_source"."weekday" or ("time"."weekday" is null and "time_merge_source"."weekday" is null));
 
-select count(*) as "n" from "time_merge_source" inner join "time" on "time_merge_source"."start_time" = "time"."start_time";
+select count(*) as "total", count("time"."start_time") as "matched" from "time_merge_source" left join "time" on "time_merge_source"."start_time" = "time"."start_time";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
 merge into "time" using "time_merge_source" on "time"."start_time" = "time_merge_source"."start_time" when matched then update set "hour" = "time_merge_source"."hour", "day" = "time_merge_source"."day", "week" = "time_merge_source"."week", "month" = "time_merge_source"."month", "year" = "time_merge_source"."year", "weekday" = "time_merge_source"."weekday" when not matched then insert ("start_time", "hour", "day", "week", "month", "year", "weekday") values ("time_merge_source"."start_time", "time_merge_source"."hour", "time_merge_source"."day", "time_merge_source"."week", "time_merge_source"."month", "time_merge_source"."year", "time_merge_source"."weekday");
 
 drop table "time_merge_source";
-
-select count(*) as "n" from "time";
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html
-analyze "time";
 
 drop table if exists "run_songplays";
 
@@ -259,20 +230,15 @@ select count(*) as "n" from "time" where "start_time" is null;
 
 select count(*) as "n" from "songplays" where ("songplay_id" is null or "start_time" is null or "session_id" is null or "item_in_session" is null);
 
-select count(*) as "n" from (select "song_id" from "songs" group by "song_id" having count(*) > $1) as "d";
--- parameters: $1 = 1
+select count(*) as "n" from (select "song_id" from "songs" group by "song_id" having count(*) > 1) as "d";
 
-select count(*) as "n" from (select "artist_id" from "artists" group by "artist_id" having count(*) > $1) as "d";
--- parameters: $1 = 1
+select count(*) as "n" from (select "artist_id" from "artists" group by "artist_id" having count(*) > 1) as "d";
 
-select count(*) as "n" from (select "user_id" from "users" group by "user_id" having count(*) > $1) as "d";
--- parameters: $1 = 1
+select count(*) as "n" from (select "user_id" from "users" group by "user_id" having count(*) > 1) as "d";
 
-select count(*) as "n" from (select "start_time" from "time" group by "start_time" having count(*) > $1) as "d";
--- parameters: $1 = 1
+select count(*) as "n" from (select "start_time" from "time" group by "start_time" having count(*) > 1) as "d";
 
-select count(*) as "n" from (select "start_time", "session_id", "item_in_session" from "songplays" group by "start_time", "session_id", "item_in_session" having count(*) > $1) as "d";
--- parameters: $1 = 1
+select count(*) as "n" from (select "start_time", "session_id", "item_in_session" from "songplays" group by "start_time", "session_id", "item_in_session" having count(*) > 1) as "d";
 
 select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left join "users" as "p" on "p"."user_id" = "f"."user_id" where "f"."user_id" is not null and "p"."user_id" is null;
 
@@ -284,20 +250,15 @@ select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left
 
 select count(*) as "n" from "run_songplays" as "f" where "songplay_id" is null;
 
-select 1 as "one" from "songs" limit $1;
--- parameters: $1 = 1
+select 1 as "one" from "songs" limit 1;
 
-select 1 as "one" from "artists" limit $1;
--- parameters: $1 = 1
+select 1 as "one" from "artists" limit 1;
 
-select 1 as "one" from "users" limit $1;
--- parameters: $1 = 1
+select 1 as "one" from "users" limit 1;
 
-select 1 as "one" from "songplays" limit $1;
--- parameters: $1 = 1
+select 1 as "one" from "songplays" limit 1;
 
-select 1 as "one" from "time" limit $1;
--- parameters: $1 = 1
+select 1 as "one" from "time" limit 1;
 
 drop table "run_songplays";
 

@@ -87,9 +87,9 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
     .selectFrom(src)
     .leftJoin(target, (join) => rule.key.reduce((j, k) => j.onRef(`${src}.${k}`, '=', `${target}.${k}`), join))
     .select((eb) => [eb.fn.countAll<number>().as('total'), eb.fn.count<number>(`${target}.${rule.key[0]}`).as('matched')])
-    .executeTakeFirstOrThrow();
-  const updated = Number(counts.matched);
-  const inserted = Number(counts.total) - updated;
+    .executeTakeFirst();
+  const updated = Number(counts?.matched ?? 0);
+  const inserted = Number(counts?.total ?? 0) - updated;
 
   const fromSource = (cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, sql.ref(`${src}.${c}`)]));
   await db

@@ -1,0 +1,209 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runEtl } from '../src/etl/pipeline.js';
+import { finishRun, startRun, truncateBytes } from '../src/etl/runs.js';
+import { RejectBudgetError } from '../src/etl/stage.js';
+import { STAR_TABLES } from '../src/types/database.js';
+import { openTestWarehouse } from './helpers/db.js';
+import { event, HAS_SAMPLE, SAMPLE_DIR, song, writeTree } from './helpers/files.js';
+import { starSnapshot } from './helpers/snapshot.js';
+
+const BAD_LOGS = path.resolve(import.meta.dirname, 'fixtures/bad-logs');
+type TestWarehouse = Awaited<ReturnType<typeof openTestWarehouse>>;
+
+/** Copies a local folder into the S3 stand-in at s3://bucket/prefix. */
+async function putTree(s3Root: string, dir: string, bucket: string, prefix: string): Promise<string> {
+  await fs.cp(dir, path.join(s3Root, bucket, prefix), { recursive: true });
+  return `s3://${bucket}/${prefix}`;
+}
+
+const bookkeeping = ['loaded_files', 'load_errors', 'etl_run_files', 'etl_runs'] as const;
+async function empty(wh: TestWarehouse) {
+  for (const t of [...STAR_TABLES, ...bookkeeping]) await wh.db.deleteFrom(t).execute();
+}
+
+describe.each(['serverless', 'provisioned'] as const)('the whole pipeline on the Redshift emulation (%s)', (flavour) => {
+  let pg: TestWarehouse;
+  let rs: TestWarehouse;
+  beforeAll(async () => {
+    [pg, rs] = await Promise.all([openTestWarehouse(), openTestWarehouse({ target: 'redshift-emulator', flavour })]);
+  });
+  afterAll(async () => {
+    await Promise.all([pg?.close(), rs?.close()]);
+  });
+
+  describe.skipIf(!HAS_SAMPLE)('the real sample', () => {
+    const songsDir = path.join(SAMPLE_DIR, 'song_data');
+    const logsDir = path.join(SAMPLE_DIR, 'log_data');
+
+    it('gives the same star tables, row for row, as the PostgreSQL target; a rerun writes nothing', async () => {
+      await Promise.all([empty(pg), empty(rs)]);
+      const [a, b] = [await runEtl(pg, { songsDir, logsDir }), await runEtl(rs, { songsDir, logsDir })];
+      expect(b.staged).toEqual(a.staged);
+      expect(b.tables).toEqual(a.tables);
+      expect(b.transform).toEqual(a.transform);
+      expect(b.tables.songplays).toBeGreaterThan(6000);
+      expect(await starSnapshot(rs.db)).toEqual(await starSnapshot(pg.db));
+      // Per-file counts are recorded as on PostgreSQL (the files were validated before upload).
+      const files = await rs.db.selectFrom('etl_run_files').select((eb) => eb.fn.sum<number>('records_read').as('n')).executeTakeFirst();
+      expect(Number(files?.n)).toBe(71 + b.staged.events);
+
+      const again = await runEtl(rs, { songsDir, logsDir, fullRefresh: true });
+      for (const t of STAR_TABLES) expect(again.transform[t]).toMatchObject({ inserted: 0, updated: 0 });
+      expect(await starSnapshot(rs.db)).toEqual(await starSnapshot(pg.db));
+    });
+
+    it('loads the same from s3:// inputs in the S3 stand-in (the JSONPaths file is written for them)', async () => {
+      await empty(rs);
+      const songs = await putTree(rs.s3Root!, songsDir, 'udacity-dend', 'song_data');
+      const logs = await putTree(rs.s3Root!, logsDir, 'udacity-dend', 'log_data');
+      const summary = await runEtl(rs, { songsDir: songs, logsDir: logs });
+      expect(summary.staged).toEqual({ songs: 71, events: 8056 });
+      expect(await starSnapshot(rs.db)).toEqual(await starSnapshot(pg.db));
+    });
+  });
+
+  describe('bad records', () => {
+    it('local files: the same rejects (file, line, reason, raw) and the same plays as on PostgreSQL', async () => {
+      await Promise.all([empty(pg), empty(rs)]);
+      const noSongs = await writeTree({});
+      const a = await runEtl(pg, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 7 });
+      const b = await runEtl(rs, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 7 });
+      const rejects = (wh: TestWarehouse) => wh.db.selectFrom('load_errors').select(['file', 'line', 'reason', 'raw']).orderBy('file').orderBy('line').execute();
+      expect(b.rejected).toBe(7);
+      expect(await rejects(rs)).toEqual(await rejects(pg));
+      expect(await starSnapshot(rs.db)).toEqual(await starSnapshot(pg.db));
+      expect(a.tables.songplays).toBe(b.tables.songplays);
+    });
+
+    it('local files: --max-errors N tolerates exactly N, and past it the warehouse is left as it was', async () => {
+      await empty(rs);
+      const before = await starSnapshot(rs.db);
+      const noSongs = await writeTree({});
+      const error = await runEtl(rs, { songsDir: noSongs, logsDir: BAD_LOGS, maxErrors: 6 }).catch((e) => e);
+      expect(error).toBeInstanceOf(RejectBudgetError);
+      expect((error as RejectBudgetError).rejects).toHaveLength(7);
+      expect(await starSnapshot(rs.db)).toEqual(before);
+    });
+
+    it('s3:// inputs: COPY rejects past the budget are reported with file, line, reason and raw text, not "transaction aborted"', async () => {
+      await empty(rs);
+      const songs = await putTree(rs.s3Root!, await writeTree({ 'a.json': song({ song_id: 'SOBAD1', year: 'nineteen' }) }), 'raw-data', 'bad1/songs');
+      const logs = await putTree(
+        rs.s3Root!,
+        await writeTree({ 'x.json': [event({ ts: 1, page: 'NextSong', song: 'S', artist: 'A', length: 1 }), '{"page": "Home", "ts": "soon"}', event({ ts: 3, level: 'x'.repeat(17) })].join('\n') }),
+        'raw-data',
+        'bad1/logs',
+      );
+      const error = await runEtl(rs, { songsDir: songs, logsDir: logs, maxErrors: 2 }).catch((e) => e);
+      expect(error).toBeInstanceOf(RejectBudgetError);
+      const reported = (error as RejectBudgetError).rejects.map((r) => [r.file, r.line, r.reason.replace(/^column (\w+):.*/, '$1')]);
+      expect(reported).toEqual([
+        ['s3://raw-data/bad1/songs/a.json', 1, 'year'],
+        ['s3://raw-data/bad1/logs/x.json', 2, 'ts'],
+        ['s3://raw-data/bad1/logs/x.json', 3, 'level'],
+      ]);
+      expect((error as RejectBudgetError).rejects[1]!.raw).toBe('{"page": "Home", "ts": "soon"}');
+      expect(await rs.db.selectFrom('songplays').selectAll().execute()).toEqual([]);
+      // The failed run kept its rejects.
+      expect(await rs.db.selectFrom('load_errors').select('line').execute()).toHaveLength(3);
+    });
+
+    it('s3:// inputs: within the budget each COPY reports its own rejects once, and the run loads the rest', async () => {
+      await empty(rs);
+      const songs = await putTree(rs.s3Root!, await writeTree({ 'a.json': song({ song_id: 'SOBAD2', year: 'x' }), 'b.json': song({ song_id: 'SOOK' }) }), 'raw-data', 'ok2/songs');
+      const logs = await putTree(rs.s3Root!, await writeTree({ 'x.json': [event({ ts: 1 }), '{"page": "Home", "ts": "soon"}'].join('\n') }), 'raw-data', 'ok2/logs');
+      const summary = await runEtl(rs, { songsDir: songs, logsDir: logs, maxErrors: 2 });
+      expect(summary.rejects.map((r) => [r.file, r.line])).toEqual([
+        ['s3://raw-data/ok2/songs/a.json', 1],
+        ['s3://raw-data/ok2/logs/x.json', 2],
+      ]);
+      expect(summary.staged).toEqual({ songs: 1, events: 1 });
+    });
+  });
+
+  it("takes COPY's REGION from the data's bucket, and refuses a staging bucket in another region", async () => {
+    await empty(rs);
+    await fs.writeFile(path.join(rs.s3Root!, '.regions.json'), JSON.stringify({ 'east-data': 'us-east-1' }));
+    const logs = await putTree(rs.s3Root!, await writeTree({ 'x.json': event({ ts: 1 }) }), 'east-data', 'logs');
+    const songs = await putTree(rs.s3Root!, await writeTree({ 'a.json': song({}) }), 'east-data', 'songs');
+    // Songs use 'auto' (no JSONPaths file): the COPY runs with REGION 'us-east-1' where the cluster is in us-west-2.
+    // Events need the JSONPaths file, kept in the staging bucket (us-west-2): refused with the reason.
+    await expect(runEtl(rs, { songsDir: songs, logsDir: logs })).rejects.toThrow(/is in us-east-1 but SPARKIFY_S3_STAGING .* is in us-west-2/);
+    await fs.rm(path.join(rs.s3Root!, '.regions.json'));
+  });
+
+  it('stores error texts cut to their VARCHAR size in bytes', async () => {
+    const runId = '00000000-0000-4000-8000-000000000001';
+    await startRun(rs.db, runId, {});
+    await finishRun(rs.db, runId, 'failed', [], new Error('é'.repeat(3000))); // 6,000 bytes into VARCHAR(4096)
+    const row = await rs.db.selectFrom('etl_runs').select('error').where('run_id', '=', runId).executeTakeFirstOrThrow();
+    expect(Buffer.byteLength(row.error!)).toBeLessThanOrEqual(4096);
+    expect(row.error).toMatch(/^é+$/);
+    expect(truncateBytes('aé', 2)).toBe('a');
+  });
+});
+
+describe('which duplicate wins does not depend on file order or target', () => {
+  const songA = song({ song_id: 'SODUP', title: 'Alpha', duration: 100 });
+  const songB = song({ song_id: 'SODUP', title: 'Beta', duration: 100 });
+  const playA = event({ ts: 1541990000000, page: 'NextSong', sessionId: 5, itemInSession: 1, level: 'free', song: 'X', artist: 'Y', length: 1 });
+  const playB = event({ ts: 1541990000000, page: 'NextSong', sessionId: 5, itemInSession: 1, level: 'paid', song: 'X', artist: 'Y', length: 1 });
+  const winners: unknown[] = [];
+
+  it.each([
+    ['postgres', 'A first'],
+    ['postgres', 'B first'],
+    ['redshift-emulator', 'A first'],
+    ['redshift-emulator', 'B first'],
+  ] as const)('%s, %s', async (target, order) => {
+    const [first, second] = order === 'A first' ? [[songA, playA], [songB, playB]] : [[songB, playB], [songA, playA]];
+    const songs = await writeTree({ 'A/one.json': first[0]!, 'B/two.json': second[0]! });
+    const logs = await writeTree({ '2018/11/01.json': first[1]!, '2018/11/02.json': second[1]! });
+    const wh = await openTestWarehouse({ target });
+    try {
+      await runEtl(wh, { songsDir: songs, logsDir: logs });
+      const winner = {
+        song: await wh.db.selectFrom('songs').select(['title']).execute(),
+        play: await wh.db.selectFrom('songplays').select(['level']).execute(),
+      };
+      expect(winner.song).toHaveLength(1);
+      expect(winner.play).toHaveLength(1);
+      winners.push(winner);
+      for (const w of winners) expect(w).toEqual(winners[0]);
+    } finally {
+      await wh.close();
+    }
+  });
+});
+
+describe('distribution', () => {
+  it('no KEY-distributed table is skewed on generated data: largest of 16 slices ≤ 1.2 × the mean', async () => {
+    const { generate } = await import('../src/generate/generator.js');
+    const out = await writeTree({});
+    await generate({ out, songs: 5000, events: 20000, days: 3, seed: 7 });
+    const wh = await openTestWarehouse({ target: 'redshift-emulator' });
+    try {
+      await runEtl(wh, { songsDir: path.join(out, 'song_data'), logsDir: path.join(out, 'log_data') });
+      const keyed = await sql<{ table: string; diststyle: string }>`select "table", diststyle from svv_table_info where diststyle like 'KEY(%'`.execute(wh.db);
+      expect(keyed.rows.map((r) => r.table).sort()).toEqual(['songplays', 'songs', 'time']);
+      for (const { table, diststyle } of keyed.rows) {
+        const column = diststyle.slice(4, -1);
+        // A NULL key always lands on one slice; others by a hash of the key's text.
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}
+          group by case when ${sql.ref(column)} is null then -1 else abs(hashtext(cast(${sql.ref(column)} as text))) % 16 end`.execute(wh.db);
+        const total = rows.reduce((s, r) => s + r.n, 0);
+        expect(total, table).toBeGreaterThan(100);
+        expect(Math.max(...rows.map((r) => r.n)), `${table} on ${column}`).toBeLessThanOrEqual(1.2 * (total / 16));
+      }
+      // The first layout (songplays on song_id) fails the same measure: unmatched plays share one NULL key.
+      const old = await sql<{ n: number }>`select count(*)::int as n from songplays group by case when song_id is null then -1 else abs(hashtext(song_id)) % 16 end`.execute(wh.db);
+      const plays = old.rows.reduce((s, r) => s + r.n, 0);
+      expect(Math.max(...old.rows.map((r) => r.n))).toBeGreaterThan(1.2 * (plays / 16));
+    } finally {
+      await wh.close();
+    }
+  });
+});
