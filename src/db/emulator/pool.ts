@@ -66,12 +66,14 @@ export class RedshiftEmulatorPool {
     const emulated = Object.create(client) as pg.PoolClient;
     emulated.query = ((config: unknown, values?: unknown[]) => {
       const text = typeof config === 'string' ? config : (config as { text?: string }).text;
-      if (typeof config !== 'string') {
+      if (typeof config !== 'string' && typeof (config as { submit?: unknown }).submit === 'function') {
         // Streams and cursors carry their own statement: hold COPY … FROM STDIN to Redshift's rules.
         if (text && /^copy\b/i.test(skeleton(text))) refuseUnsupported(text);
         return raw(config, values);
       }
-      return this.#run(client, session, raw, text!, values);
+      // A query config (e.g. the extended protocol for `sparkify query`) goes through the emulation too.
+      const send = typeof config === 'string' ? raw : (sql: string, v?: unknown[]) => raw({ ...(config as object), text: sql }, v);
+      return this.#run(client, session, send, raw, text!, values ?? (config as { values?: unknown[] }).values);
     }) as pg.PoolClient['query'];
     emulated.release = (error?: Error | boolean) => client.release(error);
     return emulated;
@@ -99,7 +101,14 @@ export class RedshiftEmulatorPool {
     await this.#base.end();
   }
 
-  async #run(client: pg.PoolClient, session: Session, raw: (...args: unknown[]) => Promise<pg.QueryResult>, text: string, values?: unknown[]): Promise<pg.QueryResult> {
+  async #run(
+    client: pg.PoolClient,
+    session: Session,
+    send: (sql: string, values?: unknown[]) => Promise<pg.QueryResult>,
+    raw: (...args: unknown[]) => Promise<pg.QueryResult>,
+    text: string,
+    values?: unknown[],
+  ): Promise<pg.QueryResult> {
     refuseUnsupported(text);
     const shape = skeleton(text);
     if (/^copy\b/.test(shape)) return this.#copy(client, session, raw, text);
@@ -121,7 +130,7 @@ export class RedshiftEmulatorPool {
       await this.#saveLayout(raw, ddl.layout!, true);
       return { command: 'ALTER', rowCount: null, rows: [], fields: [], oid: 0 };
     }
-    const result = await raw(ddl ? ddl.sql : sql, values);
+    const result = await send(ddl ? ddl.sql : sql, values);
     if (ddl?.layout) await this.#saveLayout(raw, ddl.layout, false);
     if (/^merge\b/.test(shape)) {
       // Redshift documents no command tag (row count) for MERGE (https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html):
