@@ -142,11 +142,11 @@ describe('Redshift emulation: COPY from S3, as the COPY reference documents it',
 
   it('loads every object whose key starts with the prefix, pretty-printed or not, any white space between objects', async () => {
     await env.pool.query('delete from c');
-    await env.put('s3://b/data/a.json', events(2));
-    await env.put('s3://b/data/sub/b.json', '{\n  "id": 10,\n  "name": "x"\n}   {"id": 11}\n\n');
-    await env.put('s3://b/data_more/c.json', events(1)); // "data" is a prefix of "data_more/" too
-    await env.put('s3://b/other/d.json', events(5));
-    const r = await copy('s3://b/data');
+    await env.put('s3://bkt/data/a.json', events(2));
+    await env.put('s3://bkt/data/sub/b.json', '{\n  "id": 10,\n  "name": "x"\n}   {"id": 11}\n\n');
+    await env.put('s3://bkt/data_more/c.json', events(1)); // "data" is a prefix of "data_more/" too
+    await env.put('s3://bkt/other/d.json', events(5));
+    const r = await copy('s3://bkt/data');
     expect(r.rowCount).toBe(5);
     expect(r.count).toBe(5);
     expect(r.copyId).toBeGreaterThan(0);
@@ -154,51 +154,51 @@ describe('Redshift emulation: COPY from S3, as the COPY reference documents it',
   });
 
   it('reads a manifest, and fails when a mandatory entry is missing', async () => {
-    await env.put('s3://b/m1.manifest', JSON.stringify({ entries: [{ url: 's3://b/data/a.json', mandatory: true }, { url: 's3://b/nope.json', mandatory: false }] }));
-    expect((await copy('s3://b/m1.manifest', "format as json 'auto' manifest")).count).toBe(2);
-    await env.put('s3://b/m2.manifest', JSON.stringify({ entries: [{ url: 's3://b/nope.json', mandatory: true }] }));
-    await expect(copy('s3://b/m2.manifest', "format as json 'auto' manifest")).rejects.toThrow(/mandatory/);
+    await env.put('s3://bkt/m1.manifest', JSON.stringify({ entries: [{ url: 's3://bkt/data/a.json', mandatory: true }, { url: 's3://bkt/nope.json', mandatory: false }] }));
+    expect((await copy('s3://bkt/m1.manifest', "format as json 'auto' manifest")).count).toBe(2);
+    await env.put('s3://bkt/m2.manifest', JSON.stringify({ entries: [{ url: 's3://bkt/nope.json', mandatory: true }] }));
+    await expect(copy('s3://bkt/m2.manifest', "format as json 'auto' manifest")).rejects.toThrow(/mandatory/);
   });
 
   it('maps through a JSONPaths file, and fails when it is missing or does not fit the columns', async () => {
-    await env.put('s3://b/camel/a.json', JSON.stringify({ userId: 5, userName: 'u5' }));
-    await env.put('s3://b/paths.json', JSON.stringify({ jsonpaths: ["$['userId']", '$.userName'] }));
+    await env.put('s3://bkt/camel/a.json', JSON.stringify({ userId: 5, userName: 'u5' }));
+    await env.put('s3://bkt/paths.json', JSON.stringify({ jsonpaths: ["$['userId']", '$.userName'] }));
     const before = Number((await env.pool.query('select count(*) as n from c')).rows[0].n);
-    expect((await copy('s3://b/camel/', "format as json 's3://b/paths.json'")).count).toBe(1);
+    expect((await copy('s3://bkt/camel/', "format as json 's3://bkt/paths.json'")).count).toBe(1);
     expect(Number((await env.pool.query('select count(*) as n from c where id = 5')).rows[0].n)).toBe(1);
     expect(Number((await env.pool.query('select count(*) as n from c')).rows[0].n)).toBe(before + 1);
-    await expect(copy('s3://b/camel/', "format as json 's3://b/missing.json'")).rejects.toThrow(/JSONPaths file .* cannot be read/);
-    await env.put('s3://b/short.json', JSON.stringify({ jsonpaths: ["$['userId']"] }));
-    await expect(copy('s3://b/camel/', "format as json 's3://b/short.json'")).rejects.toThrow(/Number of jsonpaths and the number of columns should match/);
+    await expect(copy('s3://bkt/camel/', "format as json 's3://bkt/missing.json'")).rejects.toThrow(/JSONPaths file .* cannot be read/);
+    await env.put('s3://bkt/short.json', JSON.stringify({ jsonpaths: ["$['userId']"] }));
+    await expect(copy('s3://bkt/camel/', "format as json 's3://bkt/short.json'")).rejects.toThrow(/Number of jsonpaths and the number of columns should match/);
   });
 
   it('GZIP', async () => {
-    await env.put('s3://b/gz/a.json.gz', gzipSync(events(3)));
-    expect((await copy('s3://b/gz/', "format as json 'auto' gzip")).count).toBe(3);
+    await env.put('s3://bkt/gz/a.json.gz', gzipSync(events(3)));
+    expect((await copy('s3://bkt/gz/', "format as json 'auto' gzip")).count).toBe(3);
   });
 
   it('a missing prefix fails', async () => {
-    await expect(copy('s3://b/none/')).rejects.toThrow(/The specified S3 prefix 'none\/' does not exist/);
+    await expect(copy('s3://bkt/none/')).rejects.toThrow(/The specified S3 prefix 'none\/' does not exist/);
   });
 
   it('MAXERROR m tolerates m - 1 bad records (0 and 1: none); rejects go to SYS_LOAD_ERROR_DETAIL and survive the rollback', async () => {
     // Two bad records: not an integer, and a string longer than VARCHAR(4) in bytes (3 characters, 6 bytes).
-    await env.put('s3://b/bad/a.json', [events(1), '{"id": "x1", "name": "a"}', '{"id": 3, "name": "ééé"}', events(1)].join('\n'));
-    expect((await copy('s3://b/bad/', "format as json 'auto' maxerror 3")).count).toBe(2);
+    await env.put('s3://bkt/bad/a.json', [events(1), '{"id": "x1", "name": "a"}', '{"id": 3, "name": "ééé"}', events(1)].join('\n'));
+    expect((await copy('s3://bkt/bad/', "format as json 'auto' maxerror 3")).count).toBe(2);
     for (const maxerror of [0, 1, 2]) {
       const c = await env.pool.connect();
       try {
         await c.query('begin');
         await c.query('delete from c');
-        const error = await c.query(`copy c (id, name) from 's3://b/bad/' ${ROLE} format as json 'auto' maxerror ${maxerror}`).then(() => undefined, (e: Error) => e);
+        const error = await c.query(`copy c (id, name) from 's3://bkt/bad/' ${ROLE} format as json 'auto' maxerror ${maxerror}`).then(() => undefined, (e: Error) => e);
         expect(error?.message).toBe("Load into table 'c' failed.  Check 'sys_load_error_detail' system table for details.");
         // The transaction is aborted, as on Redshift.
         await expect(c.query('select 1')).rejects.toThrow(/current transaction is aborted/);
         await c.query('rollback');
         const rejects = (await c.query('select trim(file_name) as f, line_number, trim(column_name) as col, error_code, trim(error_message) as m from sys_load_error_detail where query_id = pg_last_copy_id() order by line_number')).rows;
         expect(rejects.map((r) => [r.f, Number(r.line_number), r.col, r.error_code])).toEqual([
-          ['s3://b/bad/a.json', 2, 'id', 1207],
-          ['s3://b/bad/a.json', 3, 'name', 1204],
+          ['s3://bkt/bad/a.json', 2, 'id', 1207],
+          ['s3://bkt/bad/a.json', 3, 'name', 1204],
         ]);
         expect(rejects[0].m).toBe("Invalid digit, Value 'x', Pos 0, Type: Integer");
         expect(Number((await c.query('select pg_last_copy_count() as n')).rows[0].n)).toBe(0);
@@ -211,10 +211,10 @@ describe('Redshift emulation: COPY from S3, as the COPY reference documents it',
   });
 
   it('a multi-line JSON record is reported at its last line', async () => {
-    await env.put('s3://b/multi/a.json', '{\n "id": 1\n}\n{\n "id": "two"\n}\n');
+    await env.put('s3://bkt/multi/a.json', '{\n "id": 1\n}\n{\n "id": "two"\n}\n');
     const c = await env.pool.connect();
     try {
-      await c.query(`copy c (id, name) from 's3://b/multi/' ${ROLE} format as json 'auto' maxerror 5`);
+      await c.query(`copy c (id, name) from 's3://bkt/multi/' ${ROLE} format as json 'auto' maxerror 5`);
       const rows = (await c.query('select line_number from sys_load_error_detail where query_id = pg_last_copy_id()')).rows;
       expect(rows.map((r) => Number(r.line_number))).toEqual([6]);
     } finally {
@@ -230,8 +230,8 @@ describe('Redshift emulation: COPY from S3, as the COPY reference documents it',
   });
 
   it('COPY needs an IAM role; an option the emulation does not know is refused, not ignored', async () => {
-    await expect(env.pool.query("copy c from 's3://b/data' format as json 'auto'")).rejects.toThrow(/needs an authorization/);
-    await expect(env.pool.query(`copy c from 's3://b/data' ${ROLE} format as json 'auto' timeformat 'epochmillisecs'`)).rejects.toThrow(/TIMEFORMAT is not emulated/);
+    await expect(env.pool.query("copy c from 's3://bkt/data' format as json 'auto'")).rejects.toThrow(/needs an authorization/);
+    await expect(env.pool.query(`copy c from 's3://bkt/data' ${ROLE} format as json 'auto' timeformat 'epochmillisecs'`)).rejects.toThrow(/TIMEFORMAT is not emulated/);
   });
 
   it('STL_LOAD_ERRORS exists only when a provisioned cluster is emulated', async () => {
@@ -239,10 +239,10 @@ describe('Redshift emulation: COPY from S3, as the COPY reference documents it',
     const provisioned = await emulatedPool('provisioned');
     try {
       await provisioned.pool.query('create table c (id integer not null)');
-      await provisioned.put('s3://b/x.json', '{"id": "bad"}');
-      await expect(provisioned.pool.query(`copy c from 's3://b/x.json' ${ROLE} format as json 'auto'`)).rejects.toThrow(/Check 'stl_load_errors'/);
+      await provisioned.put('s3://bkt/x.json', '{"id": "bad"}');
+      await expect(provisioned.pool.query(`copy c from 's3://bkt/x.json' ${ROLE} format as json 'auto'`)).rejects.toThrow(/Check 'stl_load_errors'/);
       const rows = (await provisioned.pool.query('select trim(filename) as f, trim(raw_line) as raw from stl_load_errors')).rows;
-      expect(rows).toEqual([{ f: 's3://b/x.json', raw: '{"id": "bad"}' }]);
+      expect(rows).toEqual([{ f: 's3://bkt/x.json', raw: '{"id": "bad"}' }]);
     } finally {
       await provisioned.close();
     }
