@@ -17,7 +17,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { parseProvisionOptions } from '../src/provision/options.js';
-import { generatePassword, provision, provisionStatus, ProvisionError, teardown } from '../src/provision/provision.js';
+import { generatePassword, provision, provisionPlan, provisionStatus, ProvisionError, readablePrefixes, s3ReadPolicy, teardown, trustPolicy } from '../src/provision/provision.js';
 import { ROOT, run } from './helpers/cli.js';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/sparkify-redshift-s3-read';
@@ -67,7 +67,7 @@ describe('provisioning (AWS mocked)', () => {
     const trust = JSON.parse(iam.commandCalls(CreateRoleCommand)[0]!.args[0].input.AssumeRolePolicyDocument!);
     expect(trust.Statement[0].Principal).toEqual({ Service: 'redshift.amazonaws.com' });
     const policy = JSON.parse(iam.commandCalls(PutRolePolicyCommand)[0]!.args[0].input.PolicyDocument!);
-    expect(policy.Statement.flatMap((s: { Resource: string[] }) => s.Resource)).toEqual(['arn:aws:s3:::my-bucket/sparkify/*', 'arn:aws:s3:::my-bucket']);
+    expect(policy.Statement.find((s: { Action: string[] }) => s.Action.includes('s3:GetObject')).Resource).toEqual(['arn:aws:s3:::my-bucket/sparkify/*']);
     const ingress = ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)[0]!.args[0].input;
     expect(ingress.IpPermissions![0]!.IpRanges).toEqual([{ CidrIp: '203.0.113.7/32', Description: 'sparkify-dwh' }]);
 
@@ -231,5 +231,34 @@ describe('provisioning (AWS mocked)', () => {
     const result = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/provision/main.ts'), 'teardown', '--region', 'us-west-2'], { SPARKIFY_HOME: home });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/run again with --yes to confirm/);
+  });
+});
+
+describe('the role COPY assumes', () => {
+  const STAGING = 's3://my-staging/sparkify';
+  const policyFor = (sources: string[]) => JSON.parse(s3ReadPolicy(readablePrefixes({ s3: STAGING, sources })));
+
+  it('is trusted by Redshift, and for Serverless by Redshift Serverless too', () => {
+    expect(JSON.parse(trustPolicy(false)).Statement[0].Principal).toEqual({ Service: 'redshift.amazonaws.com' });
+    expect(JSON.parse(trustPolicy(true)).Statement[0].Principal).toEqual({ Service: ['redshift.amazonaws.com', 'redshift-serverless.amazonaws.com'] });
+  });
+
+  it('may read the staging prefix and each --source, every prefix ending with "/", and list only under them', () => {
+    const policy = policyFor(['s3://udacity-dend/log_data', 's3://udacity-dend/song_data/']);
+    const get = policy.Statement.filter((s: { Action: string[] }) => s.Action.includes('s3:GetObject')).flatMap((s: { Resource: string[] }) => s.Resource);
+    expect(get.sort()).toEqual(['arn:aws:s3:::my-staging/sparkify/*', 'arn:aws:s3:::udacity-dend/log_data/*', 'arn:aws:s3:::udacity-dend/song_data/*']);
+    const list = policy.Statement.filter((s: { Action: string[] }) => s.Action.includes('s3:ListBucket'));
+    expect(list).toEqual([
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::my-staging'], Condition: { StringLike: { 's3:prefix': ['sparkify/*'] } } },
+      { Effect: 'Allow', Action: ['s3:ListBucket'], Resource: ['arn:aws:s3:::udacity-dend'], Condition: { StringLike: { 's3:prefix': ['log_data/*', 'song_data/*'] } } },
+    ]);
+    // s3://udacity-dend/log_data grants nothing under a key that merely starts the same way.
+    expect(JSON.stringify(policy)).not.toMatch(/log_data\*/);
+  });
+
+  it('the dry run lists what it grants, and names Redshift Serverless for --serverless', () => {
+    const plan = provisionPlan(parseProvisionOptions({ region: 'us-west-2', s3: STAGING, sources: ['s3://udacity-dend/log_data'], serverless: true })).join('\n');
+    expect(plan).toMatch(/trusted by redshift\.amazonaws\.com and redshift-serverless\.amazonaws\.com/);
+    expect(plan).toMatch(/on s3:\/\/my-staging\/sparkify\/, s3:\/\/udacity-dend\/log_data\//);
   });
 });

@@ -22,6 +22,8 @@ const baseOptions = z.object({
     roleName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name').default('sparkify-redshift-s3-read'),
     /** The bucket (and prefix) COPY reads; the role may read only it unless managedS3ReadOnly. */
     s3: z.string().refine(ok(s3Uri), 'must be an s3:// path like s3://bucket/prefix/').optional(),
+    /** Source prefixes COPY reads besides the staging prefix (e.g. s3://udacity-dend/log_data/). */
+    sources: z.array(z.string().refine(ok(s3Uri), 'must be an s3:// prefix like s3://bucket/prefix/')).default([]),
     managedS3ReadOnly: z.boolean().default(false),
     /** Publicly accessible, with the port open to this one IPv4 address only. */
     publicFrom: z

@@ -15,7 +15,7 @@ import {
 } from '@aws-sdk/client-iam';
 import type { RedshiftClient } from '@aws-sdk/client-redshift';
 import type { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
-import { parseS3Uri } from '../etl/s3.js';
+import { parseS3Uri } from '../db/redshift/values.js';
 import { type Compute, type ComputeState, clusterCompute, ignoring, serverlessCompute } from './compute.js';
 import type { ProvisionOptions } from './options.js';
 
@@ -52,21 +52,46 @@ export class ProvisionError extends Error {
   override name = 'ProvisionError';
 }
 
-const trustPolicy = JSON.stringify({
-  Version: '2012-10-17',
-  Statement: [{ Effect: 'Allow', Principal: { Service: 'redshift.amazonaws.com' }, Action: 'sts:AssumeRole' }],
-});
+/**
+ * Who may assume the role: Redshift, and for Serverless also Redshift Serverless
+ * (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-security-other-services.html).
+ */
+export function trustPolicy(serverless: boolean): string {
+  const services = serverless ? ['redshift.amazonaws.com', 'redshift-serverless.amazonaws.com'] : 'redshift.amazonaws.com';
+  return JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: services }, Action: 'sts:AssumeRole' }] });
+}
 
-/** Read access to one bucket prefix only: what COPY needs (list, get, and the bucket's region). */
-export function s3ReadPolicy(s3: string): string {
-  const { bucket, key } = parseS3Uri(s3);
-  return JSON.stringify({
-    Version: '2012-10-17',
-    Statement: [
-      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: [`arn:aws:s3:::${bucket}/${key}*`] },
-      { Effect: 'Allow', Action: ['s3:ListBucket', 's3:GetBucketLocation'], Resource: [`arn:aws:s3:::${bucket}`] },
-    ],
+/** Every prefix the role may read, each ending with "/" so that s3://b/log grants no s3://b/log_secret. */
+export function readablePrefixes(o: Pick<ProvisionOptions, 's3' | 'sources'>): string[] {
+  const all = [...(o.s3 ? [o.s3] : []), ...(o.sources ?? [])].map((p) => (p.endsWith('/') ? p : `${p}/`));
+  return [...new Set(all)];
+}
+
+/**
+ * Read access to these prefixes only: what COPY needs (get the objects, list under the prefixes, the
+ * bucket's region). Listing is limited to the prefixes by the s3:prefix condition
+ * (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html).
+ */
+export function s3ReadPolicy(prefixes: string[]): string {
+  const buckets = new Map<string, string[]>();
+  for (const p of prefixes) {
+    const { bucket, key } = parseS3Uri(p);
+    buckets.set(bucket, [...(buckets.get(bucket) ?? []), key]);
+  }
+  const statements = [...buckets].flatMap(([bucket, keys]) => {
+    const whole = keys.includes('');
+    return [
+      { Effect: 'Allow', Action: ['s3:GetObject'], Resource: keys.map((k) => `arn:aws:s3:::${bucket}/${k}*`) },
+      {
+        Effect: 'Allow',
+        Action: ['s3:ListBucket'],
+        Resource: [`arn:aws:s3:::${bucket}`],
+        ...(whole ? {} : { Condition: { StringLike: { 's3:prefix': keys.map((k) => `${k}*`) } } }),
+      },
+      { Effect: 'Allow', Action: ['s3:GetBucketLocation'], Resource: [`arn:aws:s3:::${bucket}`] },
+    ];
   });
+  return JSON.stringify({ Version: '2012-10-17', Statement: statements });
 }
 
 /** A password Redshift accepts (8–64 characters; upper, lower and digit; none of ' " \ / @ or space). */
@@ -87,7 +112,11 @@ export function provisionPlan(o: ProvisionOptions): string[] {
   const compute = computeFor(NO_CLIENTS, o);
   return [
     `Region: ${o.region}`,
-    `IAM role ${o.roleName}: trusted by redshift.amazonaws.com; ${o.managedS3ReadOnly ? `managed policy ${MANAGED_S3_READ_ONLY}` : `inline policy ${INLINE_POLICY}: s3:GetObject on ${o.s3}*, s3:ListBucket and s3:GetBucketLocation on its bucket`}`,
+    `IAM role ${o.roleName}: trusted by redshift.amazonaws.com${o.serverless ? ' and redshift-serverless.amazonaws.com' : ''}; ${
+      o.managedS3ReadOnly
+        ? `managed policy ${MANAGED_S3_READ_ONLY}`
+        : `inline policy ${INLINE_POLICY}: s3:GetObject and s3:ListBucket (limited to the prefix) on ${readablePrefixes(o).join(', ')}; s3:GetBucketLocation on their buckets`
+    }`,
     compute.plan,
     o.managedPassword
       ? 'Admin password: generated and kept by Redshift in AWS Secrets Manager'
@@ -169,7 +198,7 @@ export async function provision(aws: AwsClients, o: ProvisionOptions, home: stri
   } else {
     roleArn = await step(`Creating IAM role ${o.roleName}`, async () => {
       const created = await aws.iam.send(
-        new CreateRoleCommand({ RoleName: o.roleName, AssumeRolePolicyDocument: trustPolicy, Description: 'Lets Redshift COPY read Sparkify data from S3' }),
+        new CreateRoleCommand({ RoleName: o.roleName, AssumeRolePolicyDocument: trustPolicy(o.serverless), Description: 'Lets Redshift COPY read Sparkify data from S3' }),
       );
       return created.Role!.Arn!;
     });
@@ -179,7 +208,7 @@ export async function provision(aws: AwsClients, o: ProvisionOptions, home: stri
   done.push(`IAM role ${o.roleName}`);
   await step('Granting the role S3 read access', async () => {
     if (o.managedS3ReadOnly) await aws.iam.send(new AttachRolePolicyCommand({ RoleName: o.roleName, PolicyArn: MANAGED_S3_READ_ONLY }));
-    else await aws.iam.send(new PutRolePolicyCommand({ RoleName: o.roleName, PolicyName: INLINE_POLICY, PolicyDocument: s3ReadPolicy(o.s3!) }));
+    else await aws.iam.send(new PutRolePolicyCommand({ RoleName: o.roleName, PolicyName: INLINE_POLICY, PolicyDocument: s3ReadPolicy(readablePrefixes(o)) }));
   });
 
   // 2. The compute: a cluster, or a Serverless namespace and workgroup.
