@@ -124,6 +124,31 @@ describe.each(['serverless', 'provisioned'] as const)('the whole pipeline on the
     });
   });
 
+  it('s3:// inputs: records that COPY takes but our rules refuse are rejected as the local target rejects them', async () => {
+    await Promise.all([empty(pg), empty(rs)]);
+    const records = [
+      event({ ts: 1, userId: '12' }),
+      event({ ts: 2, userId: '' }),
+      event({ ts: 3, userId: 'abc' }),
+      event({ ts: 4, userId: '1234567890' }),
+      event({ ts: 5, page: 'NextSong', sessionId: null, song: 'S', artist: 'A', length: 1 }),
+      event({ ts: 6, page: 'NextSong', itemInSession: 3, song: 'S', artist: 'A', length: 1 }),
+    ];
+    const dir = await writeTree({ 'x.json': records.join('\n') });
+    const noSongs = await writeTree({ 'a.json': song({}) });
+    const local = await runEtl(pg, { songsDir: noSongs, logsDir: dir, maxErrors: 10 });
+    const logs = await putTree(rs.s3Root!, dir, 'raw-data', 'rules/logs');
+    const songs = await putTree(rs.s3Root!, noSongs, 'raw-data', 'rules/songs');
+    const remote = await runEtl(rs, { songsDir: songs, logsDir: logs, maxErrors: 10 });
+    const tsOf = (raw: string) => JSON.parse(raw).ts;
+    expect(remote.rejects.map((r) => [tsOf(r.raw), r.reason.replace(/ \(COPY from S3 keeps no line numbers\)$/, '')]).sort()).toEqual(
+      local.rejects.map((r) => [tsOf(r.raw), r.reason.replace(/ but is .*$/, '')]).sort(),
+    );
+    expect(local.rejects.map((r) => tsOf(r.raw)).sort()).toEqual([3, 4, 5]);
+    expect(remote.staged).toEqual(local.staged);
+    expect(await starSnapshot(rs.db)).toEqual(await starSnapshot(pg.db));
+  });
+
   it("takes COPY's REGION from the data's bucket, and refuses a staging bucket in another region", async () => {
     await empty(rs);
     await fs.writeFile(path.join(rs.s3Root!, '.regions.json'), JSON.stringify({ 'east-data': 'us-east-1' }));

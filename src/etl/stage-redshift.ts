@@ -131,14 +131,39 @@ async function runCopy(
   const count = (await sql<{ n: number }>`select pg_last_copy_count() as n`.execute(trx)).rows[0];
   const staged = Number(count?.n ?? 0);
   const rejects = budget > 0 ? await readRejects(trx, store, copy) : [];
-  result.rejects.push(...rejects);
+  // Files from S3 were not validated here: what COPY took but our rules refuse leaves staging now.
+  const refused = copy.uploads.size ? { rejects: [], removed: 0 } : await applyStagedRules(trx, copy, maxErrors - result.rejects.length - rejects.length + 1);
+  result.rejects.push(...rejects, ...refused.rejects);
   if (result.rejects.length > maxErrors) throw new RejectBudgetError(result.rejects, maxErrors, result.files);
-  result.staged[copy.source.name] += staged;
+  result.staged[copy.source.name] += staged - refused.removed;
   const expected = [...copy.uploads.values()].reduce((n, f) => n + f.staged, 0);
   // Every validated record is loaded or rejected by COPY (no row at all only in a plan, which runs nothing).
   if (count && copy.uploads.size && staged + rejects.length !== expected) {
     throw new Error(`Reconciliation failed: COPY into ${copy.source.table} loaded ${staged} and rejected ${rejects.length} of the ${expected} validated records it was given.`);
   }
+}
+
+/**
+ * The staged rows of an s3:// COPY that break a rule COPY cannot apply (SourceSpec.stagedRules):
+ * removed from staging and returned as rejects. COPY keeps no file or line per row, so a reject
+ * names the COPY's source with line 0 and shows the row's values as its raw text; at most `limit`
+ * are read back (enough to break the budget), all are removed.
+ */
+async function applyStagedRules(trx: Kysely<Database>, copy: PlannedCopy, limit: number): Promise<{ rejects: StageResult['rejects']; removed: number }> {
+  const db = trx as unknown as Kysely<any>;
+  const table = copy.source.table;
+  const rejects: StageResult['rejects'] = [];
+  let removed = 0;
+  for (const rule of copy.source.stagedRules ?? []) {
+    const rows = await db.selectFrom(table).selectAll().where(rule.violated).limit(Math.max(1, limit - rejects.length)).execute();
+    if (!rows.length) continue;
+    removed += Number((await db.deleteFrom(table).where(rule.violated).executeTakeFirst()).numDeletedRows);
+    for (const row of rows) {
+      const { source_file: _f, source_line: _l, ...values } = row as Record<string, unknown>;
+      rejects.push({ source: copy.source.name, file: copy.from, line: 0, reason: `${rule.reason} (COPY from S3 keeps no line numbers)`, raw: JSON.stringify(values).slice(0, RAW_LIMIT) });
+    }
+  }
+  return { rejects, removed };
 }
 
 /**

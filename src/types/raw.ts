@@ -1,3 +1,5 @@
+import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
+
 /**
  * The raw JSON records and how each field maps to a staging column. One list per source drives
  * validation, the COPY row format and (on Redshift) the JSONPaths file.
@@ -57,6 +59,17 @@ export interface FieldSpec {
   patternHint?: string;
 }
 
+/**
+ * A rule that COPY from S3 cannot apply (it only converts types), checked on the staged rows of an
+ * s3:// input instead: rows where `violated` holds become rejects with `reason`. Each mirrors a
+ * field pattern or record rule above it, and a test holds the two to the same records.
+ */
+export interface StagedRule {
+  reason: string;
+  // (Typed loosely: a spec serves either staging table; the columns are the spec's own.)
+  violated: (eb: ExpressionBuilder<any, any>) => Expression<SqlBool>;
+}
+
 /** Which source a file belongs to, and the staging table it loads into. */
 export interface SourceSpec {
   name: 'songs' | 'events';
@@ -64,7 +77,12 @@ export interface SourceSpec {
   fields: readonly FieldSpec[];
   /** A rule across fields; returns the reason a record is rejected, if it is. */
   recordRule?: (record: Record<string, unknown>) => string | undefined;
+  /** The pattern and record rules as SQL, for rows COPY loaded from S3. */
+  stagedRules?: readonly StagedRule[];
 }
+
+const USER_ID_HINT = 'a string of digits, or "" when logged out';
+const NEXT_SONG_NEEDS_POSITION = 'a NextSong event needs "sessionId" and "itemInSession"';
 
 export const EVENT_SOURCE: SourceSpec = {
   name: 'events',
@@ -94,14 +112,20 @@ export const EVENT_SOURCE: SourceSpec = {
       maxBytes: 32,
       // Users are keyed by integer id; "" marks a logged-out visitor.
       pattern: /^\d{0,9}$/,
-      patternHint: 'a string of digits, or "" when logged out',
+      patternHint: USER_ID_HINT,
     },
   ],
   // A play is identified by its session and position in it: without them it cannot be loaded once only.
-  recordRule: (r) =>
-    r.page === 'NextSong' && (r.sessionId == null || r.itemInSession == null)
-      ? 'a NextSong event needs "sessionId" and "itemInSession"'
-      : undefined,
+  recordRule: (r) => (r.page === 'NextSong' && (r.sessionId == null || r.itemInSession == null) ? NEXT_SONG_NEEDS_POSITION : undefined),
+  stagedRules: [
+    // POSIX regular expressions, which Redshift and PostgreSQL share (https://docs.aws.amazon.com/redshift/latest/dg/pattern-matching-conditions-posix.html).
+    { reason: `field "userId" should be ${USER_ID_HINT}`, violated: (eb) => eb('user_id', '!~', sql.lit('^[0-9]{0,9}$')) },
+    {
+      reason: NEXT_SONG_NEEDS_POSITION,
+      violated: (eb) =>
+        eb.and([eb('page', '=', sql.lit('NextSong')), eb.or([eb('session_id', 'is', null), eb('item_in_session', 'is', null)])]),
+    },
+  ],
 };
 
 export const SONG_SOURCE: SourceSpec = {
