@@ -51,6 +51,11 @@ describe('Redshift dialect', () => {
     const q = db.selectFrom('songs').select('title').where('song_id', '=', 'SO1').compile();
     expect(q.sql).toBe('select "title" from "songs" where "song_id" = $1');
     expect(q.parameters).toEqual(['SO1']);
+    // LIMIT and OFFSET counts are literals on Redshift, never typed bind parameters.
+    const limited = db.selectFrom('songs').select('title').limit(5).offset(10).compile();
+    expect(limited.sql).toBe('select "title" from "songs" limit 5 offset 10');
+    expect(limited.parameters).toEqual([]);
+    expect(() => db.selectFrom('songs').select('title').limit(Number.NaN).compile()).toThrow(/whole number/);
   });
 
   it('its introspector calls nothing Redshift lacks, and reads a real catalog as Kysely’s own does', async () => {
