@@ -25,6 +25,8 @@ export interface EmulatorConfig {
   s3Root: string;
   /** Serverless (default) or a provisioned cluster (`SPARKIFY_REDSHIFT_FLAVOUR`). */
   flavour: 'serverless' | 'provisioned';
+  /** Which reading of PG_LAST_COPY_ID's page the emulation follows (tests set it; see EmulatorOptions). */
+  copyIdOnRollback?: 'kept' | 'restored';
 }
 
 /** Settings read from the environment; every command and `connect()` share them. */

@@ -24,11 +24,15 @@ async function empty(wh: TestWarehouse) {
   for (const t of [...STAR_TABLES, ...bookkeeping]) await wh.db.deleteFrom(t).execute();
 }
 
-describe.each(['serverless', 'provisioned'] as const)('the whole pipeline on the Redshift emulation (%s)', (flavour) => {
+// Both flavours, and both readings of PG_LAST_COPY_ID's page on a rolled-back COPY (see EmulatorOptions).
+describe.each([
+  ['serverless', 'kept'],
+  ['provisioned', 'restored'],
+] as const)('the whole pipeline on the Redshift emulation (%s, COPY id %s on rollback)', (flavour, copyIdOnRollback) => {
   let pg: TestWarehouse;
   let rs: TestWarehouse;
   beforeAll(async () => {
-    [pg, rs] = await Promise.all([openTestWarehouse(), openTestWarehouse({ target: 'redshift-emulator', flavour })]);
+    [pg, rs] = await Promise.all([openTestWarehouse(), openTestWarehouse({ target: 'redshift-emulator', flavour, copyIdOnRollback })]);
   });
   afterAll(async () => {
     await Promise.all([pg?.close(), rs?.close()]);

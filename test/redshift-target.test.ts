@@ -113,9 +113,9 @@ describe('sparkify plan --target redshift', () => {
 
   it('COPYs from S3 with the IAM role, region and JSONPaths, then MERGEs from temporary tables', () => {
     expect(plan).toContain(
-      `copy "staging_events" (${EVENT_SOURCE.fields.map((f) => `"${f.column}"`).join(', ')}) from 's3://udacity-dend/log_data' iam_role 'arn:aws:iam::123456789012:role/sparkify-redshift' region 'us-west-2' format as json 's3://sparkify-staging/etl/jsonpaths/staging_events.json' maxerror 0 compupdate off statupdate off;`,
+      `copy "staging_events" (${EVENT_SOURCE.fields.map((f) => `"${f.column}"`).join(', ')}) from 's3://udacity-dend/log_data/' iam_role 'arn:aws:iam::123456789012:role/sparkify-redshift' region 'us-west-2' format as json 's3://sparkify-staging/etl/jsonpaths/staging_events.json' maxerror 0 compupdate off statupdate off;`,
     );
-    expect(plan).toContain(`copy "staging_songs" (${SONG_SOURCE.fields.map((f) => `"${f.column}"`).join(', ')}) from 's3://udacity-dend/song_data'`);
+    expect(plan).toContain(`copy "staging_songs" (${SONG_SOURCE.fields.map((f) => `"${f.column}"`).join(', ')}) from 's3://udacity-dend/song_data/'`);
     for (const t of ['songs', 'artists', 'users', 'songplays', 'time']) {
       expect(plan).toMatch(new RegExp(`-- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html\\nmerge into "${t}" using "${t}_merge_source" on `));
     }

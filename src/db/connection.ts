@@ -59,7 +59,7 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
     }
     if (emulator) {
       const region = redshift?.region ?? 'us-west-2';
-      return new RedshiftEmulatorPool(pool, { s3Root: emulator.s3Root, flavour: emulator.flavour, region }) as unknown as pg.Pool;
+      return new RedshiftEmulatorPool(pool, { ...emulator, region }) as unknown as pg.Pool;
     }
     return pool;
   };

@@ -1,8 +1,8 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import type { Warehouse } from '../db/connection.js';
-import { autoMapsColumns, copyFromS3, jsonPathsDocument, latestLoadErrors } from '../db/redshift/copy.js';
+import { autoMapsColumns, copyFromS3, isLoadFailure, jsonPathsDocument, lastCopyId, latestLoadErrors, loadErrorsSince, type RedshiftLoadError } from '../db/redshift/copy.js';
 import type { Database } from '../types/database.js';
 import type { SourceSpec } from '../types/raw.js';
 import type { DataFile } from './files.js';
@@ -80,14 +80,21 @@ export async function stageOnRedshift(wh: Warehouse, inputs: RedshiftStageInput[
       await store.put(jsonPaths, jsonPathsDocument(source));
     }
     if (input.s3) {
-      const region = await regionOf(input.s3);
+      // A prefix ends with "/": COPY reads every key that starts with it, and s3://b/log must not take
+      // s3://b/log_old/ too (the role provisioning makes may list only under "log/").
+      const from = input.s3.endsWith('/') ? input.s3 : `${input.s3}/`;
+      if (jsonPaths !== 'auto' && jsonPaths.startsWith(from)) {
+        // "If the JSONPaths file has the same prefix as the path … COPY reads the JSONPaths file as a data file."
+        throw new Error(`SPARKIFY_S3_STAGING (${staging()}) is inside the data prefix ${from}: COPY would read the JSONPaths file as data; keep staging elsewhere.`);
+      }
+      const region = await regionOf(from);
       // The manifest and JSONPaths file are read in COPY's REGION too: they must share the data's region.
       if (jsonPaths !== 'auto' && (await regionOf(jsonPaths)) !== region) {
         throw new Error(
-          `${input.s3} is in ${region} but SPARKIFY_S3_STAGING (${staging()}) is in ${await regionOf(jsonPaths)}: COPY reads the data and its JSONPaths file in one region; use a staging bucket in ${region}.`,
+          `${from} is in ${region} but SPARKIFY_S3_STAGING (${staging()}) is in ${await regionOf(jsonPaths)}: COPY reads the data and its JSONPaths file in one region; use a staging bucket in ${region}.`,
         );
       }
-      copies.push({ source, from: input.s3, manifest: false, gzip: options.gzip ?? false, region, jsonPaths, uploads: new Map() });
+      copies.push({ source, from, manifest: false, gzip: options.gzip ?? false, region, jsonPaths, uploads: new Map() });
       continue;
     }
     const uploads = await validateAndUpload(store, source, files, s3Join(staging(), 'files', source.name), result, options);
@@ -97,22 +104,19 @@ export async function stageOnRedshift(wh: Warehouse, inputs: RedshiftStageInput[
     copies.push({ source, from: manifest, manifest: true, gzip: true, region: await regionOf(manifest), jsonPaths, uploads });
   }
 
-  let current: PlannedCopy | undefined;
+  // The COPY that failed on its data, and the session's COPY id before it.
+  const failed: { copy?: PlannedCopy; before: number } = { before: -1 };
   await wh.db.connection().execute(async (session) => {
     try {
       await session.transaction().execute(async (trx) => {
         // DELETE, not TRUNCATE: Redshift's TRUNCATE commits the transaction it runs in.
         for (const { source } of inputs) await trx.deleteFrom(source.table).execute();
-        for (const copy of copies) {
-          current = copy;
-          await runCopy(trx, copy, { iamRole, maxErrors: options.maxErrors, result, store });
-        }
-        current = undefined;
+        for (const copy of copies) await runCopy(trx, copy, { iamRole, maxErrors: options.maxErrors, result, store, failed });
       });
     } catch (error) {
-      if (error instanceof RejectBudgetError || !current) throw error;
+      if (!failed.copy) throw error;
       // The transaction is rolled back: now the session can read what the failed COPY rejected.
-      const rejects = await readRejects(session, store, current).catch(() => []);
+      const rejects = await readRejects(session, store, failed.copy, loadErrorsSince(failed.before));
       if (rejects.length) throw new RejectBudgetError([...result.rejects, ...rejects], options.maxErrors, result.files);
       throw error;
     }
@@ -124,13 +128,20 @@ export async function stageOnRedshift(wh: Warehouse, inputs: RedshiftStageInput[
 async function runCopy(
   trx: Kysely<Database>,
   copy: PlannedCopy,
-  { iamRole, maxErrors, result, store }: { iamRole: string; maxErrors: number; result: StageResult; store: ObjectStore },
+  { iamRole, maxErrors, result, store, failed }: { iamRole: string; maxErrors: number; result: StageResult; store: ObjectStore; failed: { copy?: PlannedCopy; before: number } },
 ): Promise<void> {
   const budget = maxErrors - result.rejects.length;
-  await copyFromS3({ source: copy.source, from: copy.from, manifest: copy.manifest, gzip: copy.gzip, iamRole, region: copy.region, jsonPaths: copy.jsonPaths, maxErrors: budget }).execute(trx);
+  const before = Number((await lastCopyId().execute(trx)).rows[0]?.id ?? -1);
+  try {
+    await copyFromS3({ source: copy.source, from: copy.from, manifest: copy.manifest, gzip: copy.gzip, iamRole, region: copy.region, jsonPaths: copy.jsonPaths, maxErrors: budget }).execute(trx);
+  } catch (error) {
+    // Only COPY's own failure on its data has rejects to read; any other error is reported as it is.
+    if (isLoadFailure(error)) Object.assign(failed, { copy, before });
+    throw error;
+  }
   const count = (await sql<{ n: number }>`select pg_last_copy_count() as n`.execute(trx)).rows[0];
   const staged = Number(count?.n ?? 0);
-  const rejects = budget > 0 ? await readRejects(trx, store, copy) : [];
+  const rejects = budget > 0 ? await readRejects(trx, store, copy, latestLoadErrors()) : [];
   // Files from S3 were not validated here: what COPY took but our rules refuse leaves staging now.
   const refused = copy.uploads.size ? { rejects: [], removed: 0 } : await applyStagedRules(trx, copy, maxErrors - result.rejects.length - rejects.length + 1);
   result.rejects.push(...rejects, ...refused.rejects);
@@ -205,8 +216,8 @@ async function validateAndUpload(
  * line its record starts on for uploaded files, the object and line for s3:// inputs, and the
  * record's text read back from the object (the view has none).
  */
-async function readRejects(db: Kysely<Database>, store: ObjectStore, copy: PlannedCopy): Promise<StageResult['rejects']> {
-  const { rows } = await latestLoadErrors().execute(db);
+async function readRejects(db: Kysely<Database>, store: ObjectStore, copy: PlannedCopy, query: RawBuilder<RedshiftLoadError>): Promise<StageResult['rejects']> {
+  const { rows } = await query.execute(db);
   const texts = new Map<string, Promise<string>>();
   const rejects: StageResult['rejects'] = [];
   for (const r of rows) {

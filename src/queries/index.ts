@@ -22,8 +22,68 @@ export function playsIn(db: Kysely<Database>, options: PeriodOptions = {}) {
   return query;
 }
 
-/** The most played songs among plays matched to the catalogue, as a query to extend. */
+/**
+ * The most played songs as played (the event's title and artist name), every play counted, as a
+ * query to extend. `song_id`/`artist_id` are the catalogue's where some play of the song matched it,
+ * else null: on the real sample almost no play matches the catalogue, so ranking only matched
+ * plays (topCatalogueSongs) answers a different, much smaller question.
+ */
 export function topSongsQuery(db: Kysely<Database>, options: TopOptions = {}) {
+  return playsIn(db, options)
+    .where('p.song_title', 'is not', null)
+    .select((eb) => [
+      'p.song_title as title',
+      'p.artist_name',
+      eb.fn.countAll<number>().as('plays'),
+      eb.fn.max('p.song_id').as('song_id'),
+      eb.fn.max('p.artist_id').as('artist_id'),
+    ])
+    .groupBy(['p.song_title', 'p.artist_name'])
+    .orderBy('plays', 'desc')
+    .orderBy('p.song_title')
+    .orderBy('p.artist_name')
+    .limit(options.limit ?? 10);
+}
+
+/** The most played songs as played: `{ title, artist_name, plays, song_id, artist_id }[]` (ids null when unmatched). */
+export async function topSongs(db: Kysely<Database>, options: TopOptions = {}): Promise<TopSong[]> {
+  return topSongsQuery(db, options).execute();
+}
+
+/** A song as played, with its catalogue ids where it matched. */
+export type TopSong = {
+  title: string | null;
+  artist_name: string | null;
+  plays: number;
+  song_id: string | null;
+  artist_id: string | null;
+};
+
+/** The most played artists as played (the event's artist name), every play counted, as a query to extend. */
+export function topArtistsQuery(db: Kysely<Database>, options: TopOptions = {}) {
+  return playsIn(db, options)
+    .where('p.artist_name', 'is not', null)
+    .select((eb) => ['p.artist_name as name', eb.fn.countAll<number>().as('plays'), eb.fn.max('p.artist_id').as('artist_id')])
+    .groupBy('p.artist_name')
+    .orderBy('plays', 'desc')
+    .orderBy('p.artist_name')
+    .limit(options.limit ?? 10);
+}
+
+/** The most played artists as played: `{ name, plays, artist_id }[]` (artist_id null when unmatched). */
+export async function topArtists(db: Kysely<Database>, options: TopOptions = {}): Promise<TopArtist[]> {
+  return topArtistsQuery(db, options).execute();
+}
+
+/** An artist as played, with the catalogue's id where a play matched. */
+export type TopArtist = {
+  name: string | null;
+  plays: number;
+  artist_id: string | null;
+};
+
+/** The most played catalogue songs, counting only plays matched to the song catalogue, as a query to extend. */
+export function topCatalogueSongsQuery(db: Kysely<Database>, options: TopOptions = {}) {
   return playsIn(db, options)
     .innerJoin('songs as s', 's.song_id', 'p.song_id')
     .innerJoin('artists as a', 'a.artist_id', 's.artist_id')
@@ -34,25 +94,19 @@ export function topSongsQuery(db: Kysely<Database>, options: TopOptions = {}) {
     .limit(options.limit ?? 10);
 }
 
-/** The most played songs: `{ song_id, title, artist_name, plays }[]`. */
-export async function topSongs(db: Kysely<Database>, options: TopOptions = {}) {
-  return topSongsQuery(db, options).execute();
+/** Catalogue songs by matched plays only: `{ song_id, title, artist_name, plays }[]` (see topSongs for every play). */
+export async function topCatalogueSongs(db: Kysely<Database>, options: TopOptions = {}) {
+  return topCatalogueSongsQuery(db, options).execute();
 }
 
-/** The most played artists among matched plays, as a query to extend. */
-export function topArtistsQuery(db: Kysely<Database>, options: TopOptions = {}) {
-  return playsIn(db, options)
-    .innerJoin('artists as a', 'a.artist_id', 'p.artist_id')
-    .select((eb) => ['a.artist_id', 'a.name', eb.fn.countAll<number>().as('plays')])
-    .groupBy(['a.artist_id', 'a.name'])
-    .orderBy('plays', 'desc')
-    .orderBy('a.artist_id')
-    .limit(options.limit ?? 10);
-}
-
-/** The most played artists: `{ artist_id, name, plays }[]`. */
-export async function topArtists(db: Kysely<Database>, options: TopOptions = {}) {
-  return topArtistsQuery(db, options).execute();
+/** The share of plays matched to the song catalogue: `{ plays, matched, rate }` (rate 0–1; 0 when there are no plays). */
+export async function catalogueMatchRate(db: Kysely<Database>, options: PeriodOptions = {}): Promise<{ plays: number; matched: number; rate: number }> {
+  const row = await playsIn(db, options)
+    .select((eb) => [eb.fn.countAll<number>().as('plays'), eb.fn.count<number>('p.song_id').as('matched')])
+    .executeTakeFirst();
+  const plays = Number(row?.plays ?? 0);
+  const matched = Number(row?.matched ?? 0);
+  return { plays, matched, rate: plays ? matched / plays : 0 };
 }
 
 /** Plays per value of a time column, every value in `keys` present in order (zero-filled). */

@@ -115,17 +115,25 @@ delete from "staging_songs";
 
 delete from "staging_events";
 
+select pg_last_copy_id() as id;
+
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html
-copy "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year") from 's3://udacity-dend/song_data' iam_role 'arn:aws:iam::123456789012:role/sparkify-redshift' region 'us-west-2' format as json 'auto' maxerror 0 compupdate off statupdate off;
+copy "staging_songs" ("num_songs", "artist_id", "artist_latitude", "artist_longitude", "artist_location", "artist_name", "song_id", "title", "duration", "year") from 's3://udacity-dend/song_data/' iam_role 'arn:aws:iam::123456789012:role/sparkify-redshift' region 'us-west-2' format as json 'auto' maxerror 0 compupdate off statupdate off;
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_COUNT.html
 select pg_last_copy_count() as n;
 
+select pg_last_copy_id() as id;
+
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_COPY.html
-copy "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id") from 's3://udacity-dend/log_data' iam_role 'arn:aws:iam::123456789012:role/sparkify-redshift' region 'us-west-2' format as json 's3://sparkify-staging/etl/jsonpaths/staging_events.json' maxerror 0 compupdate off statupdate off;
+copy "staging_events" ("artist", "auth", "first_name", "gender", "item_in_session", "last_name", "length", "level", "location", "method", "page", "registration", "session_id", "song", "status", "ts", "user_agent", "user_id") from 's3://udacity-dend/log_data/' iam_role 'arn:aws:iam::123456789012:role/sparkify-redshift' region 'us-west-2' format as json 's3://sparkify-staging/etl/jsonpaths/staging_events.json' maxerror 0 compupdate off statupdate off;
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_COUNT.html
 select pg_last_copy_count() as n;
+
+select * from "staging_events" where "user_id" !~ '^[0-9]{0,9}$' limit 1;
+
+select * from "staging_events" where ("page" = 'NextSong' and ("session_id" is null or "item_in_session" is null)) limit 1;
 
 commit;
 

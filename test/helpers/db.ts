@@ -35,6 +35,7 @@ export interface TestTarget {
   flavour?: 'serverless' | 'provisioned';
   /** The S3 stand-in's folder (default: a fresh temporary one). */
   s3Root?: string;
+  copyIdOnRollback?: 'kept' | 'restored';
 }
 
 /** A migrated warehouse in a fresh database; `close()` destroys it and drops the database. */
@@ -46,6 +47,7 @@ export async function openTestWarehouse(
   const s3Root = emulated ? (options.s3Root ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-s3-')))) : undefined;
   const env = emulated ? { SPARKIFY_TARGET: 'redshift-emulator', SPARKIFY_REDSHIFT_FLAVOUR: options.flavour ?? 'serverless', SPARKIFY_S3_ROOT: s3Root } : {};
   const config: Config = { ...loadConfig({ DATABASE_URL: url, ...env }, '/'), songsDir: '/nonexistent', logsDir: '/nonexistent' };
+  if (config.emulator && options.copyIdOnRollback) config.emulator.copyIdOnRollback = options.copyIdOnRollback;
   const wh = openWarehouse({ config });
   if (options.migrate !== false) await migrateToLatest(wh.db);
   return {

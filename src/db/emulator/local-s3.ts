@@ -22,8 +22,9 @@ export class LocalS3 {
   /** The file behind an s3:// URI. */
   file(uri: string): string {
     const { bucket, key } = parseS3Uri(uri);
-    const file = path.resolve(this.root, bucket, key);
-    if (!file.startsWith(path.resolve(this.root, bucket))) throw new Error(`S3 key escapes its bucket: ${uri}`);
+    const bucketDir = path.resolve(this.root, bucket);
+    const file = path.resolve(bucketDir, key);
+    if (file !== bucketDir && !file.startsWith(bucketDir + path.sep)) throw new Error(`S3 key escapes its bucket: ${uri}`);
     return file;
   }
 

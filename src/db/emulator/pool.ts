@@ -1,10 +1,11 @@
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { type CopyColumn, CopyError, checkRegion, parseCopy, readCopyInput } from './copy.js';
-import { type TableLayout, translateDdl } from './ddl.js';
+import { type CopyColumn, CopyError, type LoadError, parseCopy, readCopyInput } from './copy.js';
+import { DdlError, type TableLayout, translateDdl } from './ddl.js';
 import { LocalS3 } from './local-s3.js';
 import { RedshiftUnsupportedError, refuseUnsupported, skeleton } from './sql-rules.js';
+import { mapCode } from './sql-text.js';
 import { createSystemTables, EMULATOR_SCHEMA, type RedshiftFlavour } from './system-tables.js';
 
 /** How the emulation behaves: where its S3 is, which Redshift it is, the cluster's region. */
@@ -12,12 +13,21 @@ export interface EmulatorOptions {
   s3Root: string;
   flavour: RedshiftFlavour;
   region: string;
+  /**
+   * PG_LAST_COPY_ID's page says both that the id "is updated" when a COPY fails on its data (so
+   * STL_LOAD_ERRORS can be read with it) and that it "is not updated" if "the COPY transaction is
+   * rolled back". 'kept' (default) keeps a failed COPY's id through the rollback; 'restored' takes
+   * the second sentence literally and restores the id the session had when its transaction began.
+   * The ETL must work under both: the tests run it under both.
+   */
+  copyIdOnRollback?: 'kept' | 'restored';
 }
 
-/** Per session, as Redshift keeps them: the latest COPY's id and row count. */
+/** Per session, as Redshift keeps them: the latest COPY's id and row count (and both when the transaction began). */
 interface Session {
   lastCopyId: number;
   lastCopyCount: number;
+  atBegin?: { lastCopyId: number; lastCopyCount: number };
 }
 
 const DG = 'https://docs.aws.amazon.com/redshift/latest/dg';
@@ -58,7 +68,11 @@ export class RedshiftEmulatorPool {
         c.release();
       }
     });
-    await this.#ready;
+    // A failed setup (say, the server was not up yet) is tried again by the next session.
+    await this.#ready.catch((error) => {
+      this.#ready = undefined;
+      throw error;
+    });
     const client = await this.#base.connect();
     if (!this.#sessions.has(client)) this.#sessions.set(client, { lastCopyId: -1, lastCopyCount: 0 });
     const session = this.#sessions.get(client)!;
@@ -113,11 +127,13 @@ export class RedshiftEmulatorPool {
     const shape = skeleton(text);
     if (/^copy\b/.test(shape)) return this.#copy(client, session, raw, text);
 
-    let sql = this.#systemViews(text, shape);
-    sql = sql
-      // https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html, PG_LAST_COPY_COUNT.html: per session.
-      .replace(/\bpg_last_copy_id\s*\(\s*\)/gi, `cast(${session.lastCopyId} as integer)`)
-      .replace(/\bpg_last_copy_count\s*\(\s*\)/gi, `cast(${session.lastCopyCount} as bigint)`);
+    this.#transactionBoundary(client, session, shape);
+    const sql = mapCode(this.#systemViews(text, shape), (code) =>
+      code
+        // https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html, PG_LAST_COPY_COUNT.html: per session.
+        .replace(/\bpg_last_copy_id\s*\(\s*\)/gi, `cast(${session.lastCopyId} as integer)`)
+        .replace(/\bpg_last_copy_count\s*\(\s*\)/gi, `cast(${session.lastCopyCount} as bigint)`),
+    );
 
     if (/^truncate\b/.test(shape) && client.getTransactionStatus() !== 'I') {
       // "TRUNCATE commits the transaction in which it is run" (https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html):
@@ -127,11 +143,20 @@ export class RedshiftEmulatorPool {
 
     const ddl = translateDdl(sql);
     if (ddl?.noop) {
+      await this.#checkLayoutColumns(raw, ddl.layout!);
       await this.#saveLayout(raw, ddl.layout!, true);
       return { command: 'ALTER', rowCount: null, rows: [], fields: [], oid: 0 };
     }
     const result = await send(ddl ? ddl.sql : sql, values);
-    if (ddl?.layout) await this.#saveLayout(raw, ddl.layout, false);
+    if (ddl?.layout) {
+      try {
+        await this.#checkLayoutColumns(raw, ddl.layout);
+      } catch (error) {
+        await raw(`drop table if exists ${quoteIdent(ddl.layout.table)}`);
+        throw error;
+      }
+      if (!ddl.temporary) await this.#saveLayout(raw, ddl.layout, false);
+    }
     if (/^merge\b/.test(shape)) {
       // Redshift documents no command tag (row count) for MERGE (https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html):
       // the emulation gives none, so nothing can come to depend on one.
@@ -149,7 +174,32 @@ export class RedshiftEmulatorPool {
         { code: '42P01' },
       );
     }
-    return text.replace(/\b(sys_load_error_detail|stl_load_errors|svv_table_info)\b/gi, (name) => `${s}.${name.toLowerCase()}`);
+    return mapCode(text, (code) => code.replace(/\b(sys_load_error_detail|stl_load_errors|svv_table_info)\b/gi, (name) => `${s}.${name.toLowerCase()}`));
+  }
+
+  /** Notes where a transaction begins and, when the emulation says so, restores the COPY id at its rollback. */
+  #transactionBoundary(client: pg.PoolClient, session: Session, shape: string): void {
+    if (/^(begin|start transaction)\b/.test(shape) && client.getTransactionStatus() === 'I') {
+      session.atBegin = { lastCopyId: session.lastCopyId, lastCopyCount: session.lastCopyCount };
+    } else if (/^(rollback|abort)\b(?! to)/.test(shape) && session.atBegin) {
+      if (this.#options.copyIdOnRollback === 'restored') Object.assign(session, session.atBegin);
+      session.atBegin = undefined;
+    } else if (/^(commit|end)\b/.test(shape)) {
+      session.atBegin = undefined;
+    }
+  }
+
+  /** A DISTKEY or SORTKEY must name a column of its table. */
+  async #checkLayoutColumns(raw: (...args: unknown[]) => Promise<pg.QueryResult>, layout: TableLayout): Promise<void> {
+    const named = [...(layout.distkey ? [layout.distkey] : []), ...(layout.sortkey ?? [])];
+    if (!named.length) return;
+    const { rows } = await raw(
+      `select attname from pg_attribute where attrelid = to_regclass($1) and attnum > 0 and not attisdropped`,
+      [quoteIdent(layout.table)],
+    );
+    const columns = new Set(rows.map((r: { attname: string }) => r.attname));
+    const missing = named.find((c) => !columns.has(c));
+    if (missing) throw new DdlError(`column "${missing}" named in DISTKEY or SORTKEY does not exist in table "${layout.table}"`);
   }
 
   async #saveLayout(raw: (...args: unknown[]) => Promise<pg.QueryResult>, layout: TableLayout, alter: boolean): Promise<void> {
@@ -172,16 +222,17 @@ export class RedshiftEmulatorPool {
   /** COPY … FROM 's3://…': read and convert the input, record rejects, load or fail as MAXERROR says. */
   async #copy(client: pg.PoolClient, session: Session, raw: (...args: unknown[]) => Promise<pg.QueryResult>, text: string): Promise<pg.QueryResult> {
     const copy = parseCopy(text);
-    checkRegion(this.s3, copy, this.#options.region);
     const columns = await this.#columns(raw, copy.table, copy.columns);
-    const outcome = await readCopyInput(this.s3, copy, columns);
+    const outcome = await readCopyInput(this.s3, copy, columns, this.#options.region);
 
     // The COPY has begun loading: from here its id is the session's latest, even if it fails.
-    const { rows } = await this.#side.query<{ id: string; tbl: number }>(`select nextval('${s}.query_ids') as id, coalesce(to_regclass($1)::oid::integer, 0) as tbl`, [copy.table]);
+    // (The table id is read on the caller's session, which sees its own uncommitted and temporary tables.)
+    const table = await raw(`select coalesce(to_regclass($1)::oid::integer, 0) as tbl`, [quoteIdent(copy.table)]);
+    const { rows } = await this.#side.query<{ id: string }>(`select nextval('${s}.query_ids') as id`);
     const queryId = Number(rows[0]!.id);
     session.lastCopyId = queryId;
     session.lastCopyCount = 0;
-    if (outcome.errors.length) await this.#recordErrors(client, queryId, rows[0]!.tbl, outcome.errors);
+    if (outcome.errors.length) await this.#recordErrors(client, queryId, Number(table.rows[0]!.tbl), outcome.errors);
 
     if (outcome.failed) {
       const view = this.#options.flavour === 'provisioned' ? 'stl_load_errors' : 'sys_load_error_detail';
@@ -216,24 +267,35 @@ export class RedshiftEmulatorPool {
     });
   }
 
-  async #recordErrors(client: pg.PoolClient, queryId: number, tableId: number, errors: import('./copy.js').LoadError[]): Promise<void> {
+  /** Writes rejects to the load-error views, a batch per statement, outside the caller's transaction. */
+  async #recordErrors(client: pg.PoolClient, queryId: number, tableId: number, errors: LoadError[]): Promise<void> {
     const session = (client as unknown as { processID?: number }).processID ?? 0;
-    for (const e of errors) {
-      await this.#side.query(
-        `insert into ${s}.sys_load_error_detail (user_id, query_id, transaction_id, session_id, database_name, table_id, start_time,
-           file_name, line_number, column_name, column_type, column_length, position, error_code, error_message)
-         values (100, $1, 0, $2, current_database(), $3, now() at time zone 'utc', $4, $5, $6, $7, $8, $9, $10, $11)`,
-        [queryId, session, tableId, e.file.slice(0, 256), e.line, e.column.slice(0, 127), e.type.slice(0, 10), e.length, e.position, e.code, e.message.slice(0, 512)],
-      );
-      if (this.#options.flavour === 'provisioned') {
-        await this.#side.query(
-          `insert into ${s}.stl_load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, colname, type,
-             col_length, position, raw_line, raw_field_value, err_code, err_reason, is_partial, start_offset)
-           values (100, 0, $1, now() at time zone 'utc', $2, $3, $4, $5, $6, $7, $8, $9, $10, '', $11, $12, 0, 0)`,
-          [tableId, session, queryId, e.file.slice(0, 256), e.line, e.column.slice(0, 127), e.type.slice(0, 10), e.length, e.position, Buffer.from(e.raw).subarray(0, 1024).toString('utf8').replace(/\uFFFD$/, ''), e.code, e.message.slice(0, 100)],
-        );
-      }
-    }
+    const column = (pick: (e: LoadError) => unknown) => errors.map(pick);
+    // PostgreSQL text cannot hold NUL; the views' CHAR columns are cut to their sizes.
+    const text = (v: string, n: number) => Buffer.from(v.replaceAll('\u0000', ''), 'utf8').subarray(0, n).toString('utf8').replace(/\uFFFD$/, '');
+    await this.#side.query(
+      `insert into ${s}.sys_load_error_detail (user_id, query_id, transaction_id, session_id, database_name, table_id, start_time,
+         file_name, line_number, column_name, column_type, column_length, position, error_code, error_message)
+       select 100, $1, 0, $2, current_database(), $3, now() at time zone 'utc', f, l, c, t, cl, p, code, m
+       from unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::text[]) as e(f, l, c, t, cl, p, code, m)`,
+      [
+        queryId, session, tableId,
+        column((e) => text(e.file, 256)), column((e) => e.line), column((e) => text(e.column, 127)), column((e) => text(e.type, 10)),
+        column((e) => e.length), column((e) => e.position), column((e) => e.code), column((e) => text(e.message, 512)),
+      ],
+    );
+    if (this.#options.flavour !== 'provisioned') return;
+    await this.#side.query(
+      `insert into ${s}.stl_load_errors (userid, slice, tbl, starttime, session, query, filename, line_number, colname, type,
+         col_length, position, raw_line, raw_field_value, err_code, err_reason, is_partial, start_offset)
+       select 100, 0, $1, now() at time zone 'utc', $2, $3, f, l, c, t, cl, p, r, '', code, m, 0, 0
+       from unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::int[], $10::text[], $11::int[], $12::text[]) as e(f, l, c, t, cl, p, r, code, m)`,
+      [
+        tableId, session, queryId,
+        column((e) => text(e.file, 256)), column((e) => e.line), column((e) => text(e.column, 127)), column((e) => text(e.type, 10)),
+        column((e) => e.length), column((e) => e.position), column((e) => text(e.raw, 1024)), column((e) => e.code), column((e) => text(e.message, 100)),
+      ],
+    );
   }
 }
 

@@ -36,7 +36,7 @@ export async function createSystemTables(client: pg.ClientBase): Promise<void> {
       select table_name as "table",
              case when diststyle = 'KEY' then 'KEY(' || distkey || ')' else diststyle end as diststyle,
              sortkey[1] as sortkey1
-      from ${s}.table_layout l where exists (select 1 from pg_class c where c.relname = l.table_name and c.relkind = 'r')`);
+      from ${s}.table_layout l where to_regclass(quote_ident(l.table_name)) is not null`);
     // COPY's failure must abort the caller's transaction as Redshift's does: raising from SQL does that.
     await client.query(`create or replace function ${s}.fail(message text) returns void language plpgsql as
       $$ begin raise exception using message = message, errcode = 'XX000'; end $$`);

@@ -90,9 +90,33 @@ export interface RedshiftLoadError {
  * no raw line: the caller reads the record from the file.
  */
 export function latestLoadErrors(): RawBuilder<RedshiftLoadError> {
+  return loadErrors(sql`query_id = pg_last_copy_id()`);
+}
+
+/**
+ * The rejects of this session's COPYs after the one whose id was `before`: how a COPY that failed
+ * on its data is read once its transaction is rolled back. PG_LAST_COPY_ID's page says both that a
+ * COPY failing on its data updates the id and that a rolled-back COPY does not, so the failed
+ * COPY is found by its session and by coming after `before`, which holds under either reading.
+ */
+export function loadErrorsSince(before: number): RawBuilder<RedshiftLoadError> {
+  return loadErrors(sql`session_id = pg_backend_pid() and query_id > ${sql.lit(Math.trunc(before))}`);
+}
+
+function loadErrors(where: RawBuilder<unknown>): RawBuilder<RedshiftLoadError> {
   return sql<RedshiftLoadError>`-- https://docs.aws.amazon.com/redshift/latest/dg/SYS_LOAD_ERROR_DETAIL.html
 select trim(file_name) as file_name, line_number, trim(column_name) as column_name, trim(error_message) as error_message
 from sys_load_error_detail
-where query_id = pg_last_copy_id()
+where ${where}
 order by file_name, line_number`;
+}
+
+/** This session's latest COPY id (-1 before the first): https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_ID.html */
+export function lastCopyId(): RawBuilder<{ id: number }> {
+  return sql<{ id: number }>`select pg_last_copy_id() as id`;
+}
+
+/** Whether an error is COPY's own failure on its data (past MAXERROR), whose rejects are worth reading. */
+export function isLoadFailure(error: unknown): boolean {
+  return /^Load into table '[^']+' failed/.test((error as Error)?.message ?? '');
 }
