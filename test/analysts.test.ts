@@ -5,7 +5,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEtl } from '../src/etl/pipeline.js';
 import { generate } from '../src/generate/generator.js';
-import { dailyActiveUsers, levelSplit, playsByHour, playsByWeekday, topArtists, topSongs, userActivity } from '../src/queries/index.js';
+import { catalogueMatchRate, dailyActiveUsers, levelSplit, playsByHour, playsByWeekday, topArtists, topCatalogueSongs, topSongs, userActivity } from '../src/queries/index.js';
 import { openTestWarehouse } from './helpers/db.js';
 import { ROOT, run, sparkify } from './helpers/cli.js';
 import { expectedStar, readEvents, readSongs } from './helpers/expected.js';
@@ -34,23 +34,33 @@ describe('analysts', () => {
   });
 
   describe('query helpers agree with the plays computed from the files', () => {
-    it('topSongs and topArtists, with numbers as JS numbers', async () => {
-      const matched = expected.songplays.filter((p) => p.song_id);
+    it('topSongs and topArtists rank every play as played, with the catalogue ids where a play matched, numbers as JS numbers', async () => {
+      const asPlayed = (p: (typeof expected.songplays)[number]) => `${p.song_title}\u0000${p.artist_name}`;
       const songs = await topSongs(wh.db, { limit: 5 });
-      expect(songs.map((s) => [s.song_id, s.plays])).toEqual(ranked(matched, (p) => p.song_id!).slice(0, 5));
+      expect(songs.map((s) => [`${s.title}\u0000${s.artist_name}`, s.plays])).toEqual(ranked(expected.songplays, asPlayed).slice(0, 5));
       expect(typeof songs[0]!.plays).toBe('number');
-      const title = new Map(expected.songs.map((s) => [s.song_id, s.title]));
-      expect(songs.map((s) => s.title)).toEqual(songs.map((s) => title.get(s.song_id)));
+      for (const s of songs) {
+        const ids = expected.songplays.filter((p) => p.song_title === s.title && p.artist_name === s.artist_name && p.song_id).map((p) => p.song_id!);
+        expect(s.song_id).toBe(ids.length ? ids.sort().at(-1) : null);
+      }
       const artists = await topArtists(wh.db, { limit: 3 });
-      expect(artists.map((a) => [a.artist_id, a.plays])).toEqual(ranked(matched, (p) => p.artist_id!).slice(0, 3));
+      expect(artists.map((a) => [a.name, a.plays])).toEqual(ranked(expected.songplays, (p) => p.artist_name!).slice(0, 3));
+      // The matched-only ranking stays available under its own name.
+      const matched = expected.songplays.filter((p) => p.song_id);
+      const catalogue = await topCatalogueSongs(wh.db, { limit: 5 });
+      expect(catalogue.map((s) => [s.song_id, s.plays])).toEqual(ranked(matched, (p) => p.song_id!).slice(0, 5));
+      const title = new Map(expected.songs.map((s) => [s.song_id, s.title]));
+      expect(catalogue.map((s) => s.title)).toEqual(catalogue.map((s) => title.get(s.song_id)));
+      const rate = await catalogueMatchRate(wh.db);
+      expect(rate).toEqual({ plays: expected.songplays.length, matched: matched.length, rate: matched.length / expected.songplays.length });
     });
 
     it('a period narrows every helper', async () => {
       const from = new Date(Date.UTC(2018, 10, 3));
       const to = new Date(Date.UTC(2018, 10, 5));
-      const inPeriod = expected.songplays.filter((p) => p.start_time >= from && p.start_time < to && p.song_id);
-      expect((await topSongs(wh.db, { from, to, limit: 3 })).map((s) => [s.song_id, s.plays])).toEqual(
-        ranked(inPeriod, (p) => p.song_id!).slice(0, 3),
+      const inPeriod = expected.songplays.filter((p) => p.start_time >= from && p.start_time < to);
+      expect((await topSongs(wh.db, { from, to, limit: 3 })).map((s) => [`${s.title}\u0000${s.artist_name}`, s.plays])).toEqual(
+        ranked(inPeriod, (p) => `${p.song_title}\u0000${p.artist_name}`).slice(0, 3),
       );
     });
 
@@ -115,10 +125,12 @@ describe('analysts', () => {
       const report = await run(process.execPath, ['--import', 'tsx', path.join(outside, 'report.ts')], { DATABASE_URL: wh.url });
       expect(report.code, report.stderr).toBe(0);
       const printed = JSON.parse(report.stdout);
-      const { rows } = await sql<{ song_id: string; plays: number }>`
-        select song_id, count(*) as plays from songplays where song_id is not null
-        group by song_id order by plays desc, song_id limit 5`.execute(wh.db);
-      expect(printed.songs.map((s: { song_id: string; plays: number }) => [s.song_id, s.plays])).toEqual(rows.map((r) => [r.song_id, r.plays]));
+      const { rows } = await sql<{ title: string; artist_name: string; plays: number }>`
+        select song_title as title, artist_name, count(*) as plays from songplays
+        group by song_title, artist_name order by plays desc, song_title, artist_name limit 5`.execute(wh.db);
+      expect(printed.songs.map((s: { title: string; artist_name: string; plays: number }) => [s.title, s.artist_name, s.plays])).toEqual(
+        rows.map((r) => [r.title, r.artist_name, r.plays]),
+      );
       const { rows: levels } = await sql<{ level: string; plays: number }>`select level, count(*) as plays from songplays group by level order by level`.execute(wh.db);
       expect(printed.levels.map((l: { level: string; plays: number }) => [l.level, l.plays])).toEqual(levels.map((l) => [l.level, l.plays]));
     } finally {

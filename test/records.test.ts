@@ -61,3 +61,24 @@ describe('toCopyRow', () => {
     expect(typeof toCopyRow(SONG_SOURCE, { text: song({ artist_latitude: null, year: 0 }), line: 1 }, 'f')).toBe('string');
   });
 });
+
+describe('repairMojibake', () => {
+  it('repairs UTF-8 read as Latin-1, once or twice, and counts it', async () => {
+    const { repairMojibake } = await import('../src/etl/records.js');
+    const once = Buffer.from('Björk', 'utf8').toString('latin1');
+    const twice = Buffer.from(once, 'utf8').toString('latin1');
+    expect(twice).toBe('BjÃ\u0083Â¶rk'); // as the real logs hold it
+    expect(repairMojibake(once)).toBe('Björk');
+    expect(repairMojibake(twice)).toBe('Björk');
+    expect(repairMojibake('Sala De RecepÃ§Ã£o')).toBe('Sala De Recepção');
+    const stats = { repaired: 0 };
+    const r = toCopyRow(EVENT_SOURCE, { text: JSON.stringify({ page: 'Home', ts: 1, userId: '', artist: twice, song: 'plain' }), line: 1 }, 'f', stats);
+    expect(typeof r === 'string' && r.split('\t')[0]).toBe('Björk');
+    expect(stats.repaired).toBe(1);
+  });
+
+  it.each(['Beyoncé', 'Mötley Crüe', 'Sigur Rós', 'Motörhead', 'naïve café', 'ÃÂ', 'Ã Ã', 'Ã©\u0001', '日本語 Ã©', 'plain ASCII'])('leaves %s as it is', async (text) => {
+    const { repairMojibake } = await import('../src/etl/records.js');
+    expect(repairMojibake(text)).toBe(text);
+  });
+});

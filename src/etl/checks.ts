@@ -138,6 +138,29 @@ export const stagedPlaysLoaded: Check = {
   },
 };
 
+/** Below this share of plays matched to the song catalogue, catalogue-based answers miss most listening. */
+export const LOW_MATCH_RATE = 0.5;
+
+/**
+ * A warning when few plays match the song catalogue (on the real sample, 1 of 6,820): answers that
+ * join songs or artists then describe a sliver of the listening. Offending: the unmatched plays
+ * (of the run's plays in scope 'run'), counted only when the rate is below LOW_MATCH_RATE.
+ */
+export const catalogueMatch: Check = {
+  name: `songplays: at least ${LOW_MATCH_RATE * 100}% matched to the song catalogue`,
+  severity: 'warn',
+  async offending(db, scope = 'all') {
+    const table = scope === 'run' ? RUN_PLAYS : 'songplays';
+    const row = await (db as Kysely<any>)
+      .selectFrom(table)
+      .select((eb) => [eb.fn.countAll<number>().as('plays'), eb.fn.count<number>('song_id').as('matched')])
+      .executeTakeFirst();
+    const plays = Number(row?.plays ?? 0);
+    const matched = Number(row?.matched ?? 0);
+    return plays && matched / plays < LOW_MATCH_RATE ? plays - matched : 0;
+  },
+};
+
 /** The checks the ETL runs before it commits, and `sparkify check` runs on demand. */
 export const WAREHOUSE_CHECKS: readonly Check[] = [
   notNull('songs', ['song_id']),
@@ -155,6 +178,7 @@ export const WAREHOUSE_CHECKS: readonly Check[] = [
   reference('song_id', 'songs'),
   reference('artist_id', 'artists'),
   stagedPlaysLoaded,
+  catalogueMatch,
   ...STAR_TABLES.map(nonEmpty),
 ];
 

@@ -6,6 +6,8 @@ import { type Reject, toCopyRow } from './records.js';
 export interface ParsedFile {
   read: number;
   staged: number;
+  /** Texts repaired from mis-decoded UTF-8. */
+  repaired: number;
   rejects: Reject[];
   hash?: string;
 }
@@ -27,12 +29,12 @@ export async function parseFile(
   onBytes?: (n: number) => void,
   as: 'copy' | 'json' = 'copy',
 ): Promise<ParsedFile> {
-  const parsed: ParsedFile = { read: 0, staged: 0, rejects: [] };
+  const parsed: ParsedFile = { read: 0, staged: 0, repaired: 0, rejects: [] };
   for await (const texts of readJsonTexts(file, onBytes, preloaded)) {
     let rows = '';
     for (const text of texts) {
       parsed.read++;
-      const row = toCopyRow(source, text, file.path);
+      const row = toCopyRow(source, text, file.path, parsed);
       if (typeof row === 'string') {
         parsed.staged++;
         rows += as === 'copy' ? row : `${JSON.stringify(text.value ?? JSON.parse(text.text))}\n`;

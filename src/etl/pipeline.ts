@@ -12,6 +12,7 @@ import { abandonStaleRuns, describeRunningRun, finishRun, recordFilesAndRejects,
 import { type FileStats, RejectBudgetError, type StageResult, stageLocalFiles } from './stage.js';
 import { type TransformCounts, transformStaged } from './transform/index.js';
 import { stageOnRedshift } from './stage-redshift.js';
+import { catalogueMatchRate } from '../queries/index.js';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 /** Reports progress; the CLI draws bars on a terminal and plain lines elsewhere. */
@@ -45,6 +46,8 @@ export interface EtlSummary {
   files: { songs: number; events: number };
   loadedFiles: { songs: number; events: number };
   staged: { songs: number; events: number };
+  /** Texts repaired from mis-decoded UTF-8 (e.g. "BjÃ¶rk" → "Björk") while staging. */
+  repaired: number;
   rejected: number;
   /** The bad records the budget allowed. */
   rejects: StageResult['rejects'];
@@ -52,6 +55,8 @@ export interface EtlSummary {
   transform: TransformCounts;
   /** Row counts of the star tables after the run. */
   tables: Record<StarTable, number>;
+  /** Plays matched to the song catalogue, of all plays after the run (rate 0–1). */
+  catalogue: { plays: number; matched: number; rate: number };
   checks: CheckResult[];
   seconds: { stage: number; transform: number; total: number };
 }
@@ -135,7 +140,7 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
   if (wh.target === 'postgres') await reconcileStaging(wh.db, staged.files);
   const t1 = performance.now();
 
-  const { transform, tables, checks } = await wh.db.transaction().execute(async (trx) => {
+  const { transform, tables, checks, catalogue } = await wh.db.transaction().execute(async (trx) => {
     progress.phase('Transforming');
     const transform = await transformStaged(trx, (table) => progress.phase(`Loading ${table}`));
     let checks: CheckResult[] = [];
@@ -152,7 +157,8 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
     await recordFilesAndRejects(trx, runId, staged.files, staged.rejects);
     await finishRun(trx, runId, 'succeeded', staged.files);
     const tables = await countStarTables(trx);
-    return { transform, tables, checks };
+    const catalogue = await catalogueMatchRate(trx);
+    return { transform, tables, checks, catalogue };
   });
   progress.done();
   const t2 = performance.now();
@@ -162,11 +168,13 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
     files: { songs: found.songs.length, events: found.events.length },
     loadedFiles: { songs: load.songs.length, events: load.events.length },
     staged: staged.staged,
+    repaired: staged.repaired,
     rejected: staged.rejects.length,
     rejects: staged.rejects,
     fileStats: staged.files,
     transform,
     tables,
+    catalogue,
     checks,
     seconds: { stage: (t1 - t0) / 1000, transform: (t2 - t1) / 1000, total: (t2 - t0) / 1000 },
   };

@@ -13,8 +13,38 @@ export interface Reject {
 export const RAW_LIMIT = 2000;
 const INT32_MAX = 2 ** 31 - 1;
 
-/** Parses and validates one record; returns its COPY text row or the reason it is rejected. */
-export function toCopyRow(source: SourceSpec, json: JsonText, file: string): string | Reject {
+/** What validation changed while it passed records: texts whose mis-decoding it repaired. */
+export interface RecordStats {
+  repaired: number;
+}
+
+// A UTF-8 lead byte followed by a continuation byte, both read as Latin-1: the mark of mis-decoded UTF-8.
+const MOJIBAKE = /[\u00c2-\u00f4][\u0080-\u00bf]/;
+const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+/**
+ * Text whose UTF-8 bytes were decoded as Latin-1 (once or more: the real logs hold "BjÃ\u0083Â¶rk"
+ * for Björk), decoded again while the repair is exact: the text is all Latin-1, its bytes are valid
+ * UTF-8 that encodes back to the same bytes, and the result has no control characters. Anything
+ * else ("Beyoncé", "Mötley Crüe" in real Latin-1) is returned as it is.
+ */
+export function repairMojibake(text: string): string {
+  let current = text;
+  while (MOJIBAKE.test(current) && !BEYOND_LATIN1.test(current)) {
+    const bytes = Buffer.from(current, 'latin1');
+    const decoded = bytes.toString('utf8');
+    if (decoded === current || CONTROL.test(decoded) || !Buffer.from(decoded, 'utf8').equals(bytes)) break;
+    current = decoded;
+  }
+  return current;
+}
+
+/**
+ * Parses and validates one record; returns its COPY text row or the reason it is rejected. Text
+ * fields are repaired (repairMojibake) in the row and in `json.value`, counted in `stats`.
+ */
+export function toCopyRow(source: SourceSpec, json: JsonText, file: string, stats?: RecordStats): string | Reject {
   if (json.problem) return reject(json, file, json.problem);
   let value = json.value;
   if (value === undefined) {
@@ -28,9 +58,18 @@ export function toCopyRow(source: SourceSpec, json: JsonText, file: string): str
     return reject(json, file, `not a JSON object but ${Array.isArray(value) ? 'an array' : value === null ? 'null' : typeof value}`);
   }
   const record = value as Record<string, unknown>;
+  json.value = record; // parsed once: JSON output (for Redshift uploads) takes the repaired record
   let row = '';
   for (const field of source.fields) {
-    const cell = copyCell(field, record[field.json]);
+    let raw = record[field.json];
+    if (typeof raw === 'string' && MOJIBAKE.test(raw)) {
+      const repaired = repairMojibake(raw);
+      if (repaired !== raw) {
+        record[field.json] = raw = repaired;
+        if (stats) stats.repaired++;
+      }
+    }
+    const cell = copyCell(field, raw);
     if (typeof cell !== 'string') return reject(json, file, cell.reason);
     row += cell + '\t';
   }

@@ -64,7 +64,7 @@ export async function stageOnRedshift(wh: Warehouse, inputs: RedshiftStageInput[
   const settings = need(wh.redshift, 'the Redshift settings');
   const iamRole = need(settings.iamRole, 'REDSHIFT_IAM_ROLE (the role COPY assumes to read S3)');
   const store = wh.objectStore ?? awsObjectStore(options.s3Client ?? new S3Client({ region: settings.region }));
-  const result: StageResult = { files: [], rejects: [], staged: { songs: 0, events: 0 } };
+  const result: StageResult = { files: [], rejects: [], staged: { songs: 0, events: 0 }, repaired: 0 };
   const staging = () => need(settings.s3Staging, 'SPARKIFY_S3_STAGING (where local files are uploaded and the JSONPaths file is kept)');
   const regionOf = async (uri: string) => (await store.bucketRegion(parseS3Uri(uri).bucket)) ?? settings.region;
 
@@ -196,6 +196,7 @@ async function validateAndUpload(
     const parsed = await parseFile(source, file, async (rows) => void chunks.push(rows), undefined, options.onBytes, 'json');
     const stats: FileStats = { file, source: source.name, read: parsed.read, staged: parsed.staged, rejected: parsed.rejects.length };
     result.files.push(stats);
+    result.repaired += parsed.repaired;
     for (const reject of parsed.rejects) {
       result.rejects.push({ ...reject, source: source.name });
       if (result.rejects.length > options.maxErrors) throw new RejectBudgetError(result.rejects, options.maxErrors, result.files);

@@ -29,6 +29,8 @@ export interface StageResult {
   /** Every reject (at most the error budget plus the one that broke it). */
   rejects: (Reject & { source: SourceSpec['name'] })[];
   staged: Record<SourceSpec['name'], number>;
+  /** Texts repaired from mis-decoded UTF-8 while staging. */
+  repaired: number;
 }
 
 export interface StageOptions {
@@ -61,7 +63,7 @@ export class RejectBudgetError extends Error {
  * one transaction: either every good record is staged or, past the error budget, nothing changes.
  */
 export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], options: StageOptions): Promise<StageResult> {
-  const result: StageResult = { files: [], rejects: [], staged: { songs: 0, events: 0 } };
+  const result: StageResult = { files: [], rejects: [], staged: { songs: 0, events: 0 }, repaired: 0 };
   const client = await pool.connect();
   const workers = options.parseWorkers ?? defaultParseWorkers(inputs);
   const parsers = workers > 0 ? new ParsePool(workers) : undefined;
@@ -141,6 +143,7 @@ async function copySource(
       file.hash ??= p.hash;
       result.files.push({ file, source: source.name, read: p.read, staged: p.staged, rejected: p.rejects.length });
       result.staged[source.name] += p.staged;
+      result.repaired += p.repaired;
       for (const reject of p.rejects) {
         result.rejects.push({ ...reject, source: source.name });
         if (result.rejects.length > options.maxErrors) {

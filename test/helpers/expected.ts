@@ -22,12 +22,33 @@ function read(file: string): string {
   return (file.endsWith('.gz') ? gunzipSync(buf) : buf).toString('utf8').replace(/^\uFEFF/, '');
 }
 
-/** Song files hold one object each (possibly pretty-printed); logs one object per line. */
-export function readSongs(dir: string): Obj[] {
-  return walk(dir).map((f) => JSON.parse(read(f)));
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Text read as Latin-1 from UTF-8, decoded again while that is exact (a second, independent rendering of the rule). */
+export function undoLatin1(text: string): string {
+  for (;;) {
+    if ([...text].some((c) => c.charCodeAt(0) > 0xff)) return text;
+    let decoded: string;
+    try {
+      decoded = strictUtf8.decode(Buffer.from(text, 'latin1'));
+    } catch {
+      return text;
+    }
+    if (decoded === text || /[\x00-\x1f\x7f-\x9f]/.test(decoded)) return text;
+    text = decoded;
+  }
 }
-export function readEvents(dir: string): Obj[] {
-  return walk(dir).flatMap((f) => read(f).split(/\r?\n/).filter((l) => l.trim()).map((l) => JSON.parse(l)));
+
+function repaired(record: Obj): Obj {
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, typeof v === 'string' ? undoLatin1(v) : v]));
+}
+
+/** Song files hold one object each (possibly pretty-printed); logs one object per line. Texts as staging repairs them. */
+export function readSongs(dir: string, repair = true): Obj[] {
+  return walk(dir).map((f) => JSON.parse(read(f))).map((r) => (repair ? repaired(r) : r));
+}
+export function readEvents(dir: string, repair = true): Obj[] {
+  return walk(dir).flatMap((f) => read(f).split(/\r?\n/).filter((l) => l.trim()).map((l) => JSON.parse(l))).map((r) => (repair ? repaired(r) : r));
 }
 
 /** ISO 8601 week number of a UTC date. */
@@ -124,6 +145,9 @@ export function expectedStar(songRecords: Obj[], events: Obj[]) {
         item_in_session: e.itemInSession,
         location: e.location,
         user_agent: e.userAgent,
+        song_title: e.song,
+        artist_name: e.artist,
+        song_length: e.length,
       };
     }),
     (r) => `${r.start_time.toISOString()}/${String(r.session_id).padStart(10, '0')}/${String(r.item_in_session).padStart(10, '0')}`,

@@ -13,7 +13,7 @@ export async function starSnapshot(db: Kysely<Database>) {
     users: await db.selectFrom('users').select(['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_seen_at']).orderBy('user_id').execute(),
     songplays: await db
       .selectFrom('songplays')
-      .select(['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'item_in_session', 'location', 'user_agent'])
+      .select(['start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'item_in_session', 'location', 'user_agent', 'song_title', 'artist_name', 'song_length'])
       .orderBy('start_time')
       .orderBy('session_id')
       .orderBy('item_in_session')
