@@ -33,7 +33,7 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g;
 /** A parameter as the plan shows it: run ids and clock readings by name, so plans compare. */
 function showParameter(p: unknown): string {
   if (p instanceof Date) return '<now>';
-  if (typeof p === 'string') return /^\d{4}-\d\d-\d\dT/.test(p) ? '<now>' : JSON.stringify(p.replace(UUID, '<run-id>'));
+  if (typeof p === 'string') return /^\d{4}-\d\d-\d\d[T ]\d\d:/.test(p) ? '<now>' : JSON.stringify(p.replace(UUID, '<run-id>'));
   return JSON.stringify(p) ?? String(p);
 }
 

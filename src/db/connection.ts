@@ -9,6 +9,7 @@ import { localObjectStore, type ObjectStore } from './object-store.js';
 import { RedshiftEmulatorPool } from './emulator/pool.js';
 import { RedshiftDialect } from './redshift/dialect.js';
 import type { TargetKind } from './target.js';
+import { UtcDatesPlugin } from './utc-dates.js';
 
 /** An open warehouse: the typed Kysely handle plus the raw pool that bulk loads need. */
 export interface Warehouse {
@@ -65,7 +66,7 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
   };
   const pool = () => (pooled ??= makePool());
 
-  const db = new Kysely<Database>({ dialect: redshift ? new RedshiftDialect({ pool }) : new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: redshift ? new RedshiftDialect({ pool }) : new PostgresDialect({ pool }), plugins: [new UtcDatesPlugin()] });
   return {
     db,
     target: redshift ? 'redshift' : 'postgres',

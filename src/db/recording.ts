@@ -12,6 +12,7 @@ import type { Database } from '../types/database.js';
 import type { Warehouse } from './connection.js';
 import type { ObjectStore } from './object-store.js';
 import { RedshiftDialect } from './redshift/dialect.js';
+import { UtcDatesPlugin } from './utc-dates.js';
 
 /** A statement that would have run, with its parameters. */
 export interface RecordedStatement {
@@ -63,6 +64,7 @@ export function recordingWarehouse(config: Config): Warehouse & { statements: Re
       createIntrospector: (k) => dialect.createIntrospector(k),
       createQueryCompiler: () => dialect.createQueryCompiler(),
     },
+    plugins: [new UtcDatesPlugin()],
   });
   const client = {
     async query(text: string | { text: string }, values?: unknown[]) {

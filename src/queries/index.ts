@@ -159,8 +159,9 @@ export async function userActivity(db: Kysely<Database>, userId: number) {
     .select((eb) => [
       eb.fn.countAll<number>().as('plays'),
       eb.fn.count<number>('song_id').as('matched_plays'),
-      eb.fn.min('start_time').as('first_play'),
-      eb.fn.max('start_time').as('last_play'),
+      // null for a user with no plays (min and max of no rows).
+      eb.fn.min<Date | null>('start_time').as('first_play'),
+      eb.fn.max<Date | null>('start_time').as('last_play'),
     ]);
   return db
     .selectFrom('users as u')

@@ -258,6 +258,8 @@ select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left
 
 select count(*) as "n" from "run_songplays" as "f" where "songplay_id" is null;
 
+select count(*) as "plays", count("song_id") as "matched" from "run_songplays";
+
 select 1 as "one" from "songs" limit 1;
 
 select 1 as "one" from "artists" limit 1;
@@ -282,6 +284,8 @@ select count(*) as "n" from "users";
 select count(*) as "n" from "songplays";
 
 select count(*) as "n" from "time";
+
+select count(*) as "plays", count("p"."song_id") as "matched" from "songplays" as "p";
 
 commit;
 
