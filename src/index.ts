@@ -7,21 +7,31 @@
  *   console.table(await topSongs(db, { limit: 5 }));
  *   await db.destroy();
  */
+import path from 'node:path';
 import type { Kysely } from 'kysely';
 import { type Config, loadConfig } from './config.js';
 import { openWarehouse } from './db/connection.js';
 import type { Database } from './types/database.js';
 
 export interface ConnectOptions {
+  /** The embedded warehouse's folder (as SPARKIFY_HOME), resolved from the current directory. */
+  home?: string;
   /** Overrides of the environment's configuration (SPARKIFY_HOME, DATABASE_URL). */
   config?: Partial<Config>;
   /** Receives lines such as "Embedded PostgreSQL listening on …". */
   log?: (line: string) => void;
 }
 
-/** A typed Kysely handle on the configured warehouse; close it with `destroy()` (which also stops an embedded server). */
+/**
+ * A typed Kysely handle on the configured warehouse; close it with `destroy()` (which also stops an
+ * embedded server). It only opens a warehouse that exists: where there is none (no embedded server's
+ * data, or a database without the schema) the first query fails saying where it looked and how to
+ * point at the right one, instead of creating an empty warehouse in the current folder.
+ */
 export function connect(options: ConnectOptions = {}): Kysely<Database> {
-  return openWarehouse({ config: { ...loadConfig(), ...options.config }, log: options.log }).db;
+  const config = { ...loadConfig(), ...options.config };
+  if (options.home) config.home = path.resolve(options.home);
+  return openWarehouse({ config, log: options.log, existingOnly: true }).db;
 }
 
 export * from './queries/index.js';

@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
 import { Kysely, PostgresDialect } from 'kysely';
 import type pg from 'pg';
 import { type Config, loadConfig, maskUrl, type RedshiftConfig } from '../config.js';
@@ -29,6 +31,8 @@ export interface Warehouse {
 
 export interface OpenOptions {
   config?: Config;
+  /** Open only a warehouse that exists and has the schema (analysts' connect()), never create one. */
+  existingOnly?: boolean;
   /** Receives progress lines such as "Initialising the embedded database". */
   log?: (line: string) => void;
 }
@@ -49,11 +53,13 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
       const { host, port, database, user, password, ssl } = redshift;
       return createPool({ host, port, database, user, password, ssl: ssl ? { rejectUnauthorized: true } : false });
     }
+    if (options.existingOnly && !config.databaseUrl && !existsSync(path.join(config.home, 'pgdata'))) throw new NoWarehouseError(config, 'no embedded warehouse there');
     const pool = config.databaseUrl
       ? createPool({ connectionString: config.databaseUrl, options: '-c TimeZone=UTC' })
       : await embeddedPool(config.home, log);
     try {
       await checkServerVersion(pool);
+      if (options.existingOnly) await checkSchema(pool, config);
     } catch (error) {
       await pool.end();
       throw error;
@@ -96,6 +102,23 @@ async function embeddedPool(home: string, log: (line: string) => void): Promise<
     { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database },
     () => server.stop(),
   );
+}
+
+/** connect() found no warehouse; the message says where it looked and how to point elsewhere. */
+export class NoWarehouseError extends Error {
+  override name = 'NoWarehouseError';
+  constructor(config: Config, why: string) {
+    const where = config.databaseUrl ? `DATABASE_URL (${maskUrl(config.databaseUrl)})` : `${config.home} (SPARKIFY_HOME, default ./.sparkify)`;
+    super(
+      `No Sparkify warehouse at ${where}: ${why}. Load one there first (npm run etl), or point at yours with ` +
+        'SPARKIFY_HOME=<folder of the warehouse>, DATABASE_URL=postgres://…, or connect({ home: "<folder>" }).',
+    );
+  }
+}
+
+async function checkSchema(pool: pg.Pool, config: Config): Promise<void> {
+  const { rows } = await pool.query<{ t: string | null }>(`select to_regclass('songplays')::text as t`);
+  if (!rows[0]?.t) throw new NoWarehouseError(config, 'the database has no star schema (run npm run migrate:latest or npm run etl)');
 }
 
 async function checkServerVersion(pool: pg.Pool): Promise<void> {
