@@ -210,18 +210,21 @@ describe('distribution', () => {
     const { generate } = await import('../src/generate/generator.js');
     const out = await writeTree({});
     await generate({ out, songs: 5000, events: 20000, days: 3, seed: 7 });
-    const wh = await openTestWarehouse({ target: 'redshift-emulator' });
+    // The layout as the migrations leave it on Redshift (the emulation keeps it); the rows as the
+    // ETL loads them (the same on every target, as the tests above show), loaded on PostgreSQL for speed.
+    const rs = await openTestWarehouse({ target: 'redshift-emulator' });
+    const wh = await openTestWarehouse();
     try {
-      await runEtl(wh, { songsDir: path.join(out, 'song_data'), logsDir: path.join(out, 'log_data') });
-      const keyed = await sql<{ table: string; diststyle: string }>`select "table", diststyle from svv_table_info where diststyle like 'KEY(%'`.execute(wh.db);
+      const keyed = await sql<{ table: string; diststyle: string }>`select "table", diststyle from svv_table_info where diststyle like 'KEY(%'`.execute(rs.db);
       expect(keyed.rows.map((r) => r.table).sort()).toEqual(['songplays', 'songs', 'time']);
+      await runEtl(wh, { songsDir: path.join(out, 'song_data'), logsDir: path.join(out, 'log_data') });
       for (const { table, diststyle } of keyed.rows) {
         const column = diststyle.slice(4, -1);
         // A NULL key always lands on one slice; others by a hash of the key's text.
         const { rows } = await sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)}
           group by case when ${sql.ref(column)} is null then -1 else abs(hashtext(cast(${sql.ref(column)} as text))) % 16 end`.execute(wh.db);
         const total = rows.reduce((s, r) => s + r.n, 0);
-        expect(total, table).toBeGreaterThan(100);
+        expect(total, table).toBeGreaterThan(1000);
         expect(Math.max(...rows.map((r) => r.n)), `${table} on ${column}`).toBeLessThanOrEqual(1.2 * (total / 16));
       }
       // The first layout (songplays on song_id) fails the same measure: unmatched plays share one NULL key.
@@ -229,7 +232,7 @@ describe('distribution', () => {
       const plays = old.rows.reduce((s, r) => s + r.n, 0);
       expect(Math.max(...old.rows.map((r) => r.n))).toBeGreaterThan(1.2 * (plays / 16));
     } finally {
-      await wh.close();
+      await Promise.all([rs.close(), wh.close()]);
     }
-  });
+  }, 180_000);
 });

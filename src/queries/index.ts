@@ -170,3 +170,37 @@ export async function userActivity(db: Kysely<Database>, userId: number) {
     .select(['u.user_id', 'u.first_name', 'u.last_name', 'u.gender', 'u.level', 'a.plays', 'a.matched_plays', 'a.first_play', 'a.last_play'])
     .executeTakeFirst();
 }
+
+/** Plays per UTC day with at least one play: `{ year, month, day, plays }[]` in date order. */
+export async function playsByDay(db: Kysely<Database>, options: PeriodOptions = {}) {
+  return playsIn(db, options)
+    .innerJoin('time as t', 't.start_time', 'p.start_time')
+    .select((eb) => ['t.year', 't.month', 't.day', eb.fn.countAll<number>().as('plays')])
+    .groupBy(['t.year', 't.month', 't.day'])
+    .orderBy('t.year')
+    .orderBy('t.month')
+    .orderBy('t.day')
+    .execute();
+}
+
+/**
+ * Users who upgraded: a paid play after a free one, within the period. `{ user_id, first_name,
+ * last_name, upgraded_at }[]`, upgraded_at being the first paid play after the user's first free one.
+ */
+export async function upgradedUsers(db: Kysely<Database>, options: PeriodOptions = {}) {
+  const firstFree = playsIn(db, options)
+    .where('p.level', '=', 'free')
+    .where('p.user_id', 'is not', null)
+    .select((eb) => ['p.user_id', eb.fn.min('p.start_time').as('free_at')])
+    .groupBy('p.user_id');
+  return playsIn(db, options)
+    .innerJoin(firstFree.as('f'), 'f.user_id', 'p.user_id')
+    .leftJoin('users as u', 'u.user_id', 'p.user_id')
+    .where('p.level', '=', 'paid')
+    .whereRef('p.start_time', '>', 'f.free_at')
+    .select((eb) => ['p.user_id', 'u.first_name', 'u.last_name', eb.fn.min<Date>('p.start_time').as('upgraded_at')])
+    .groupBy(['p.user_id', 'u.first_name', 'u.last_name'])
+    .orderBy('upgraded_at')
+    .orderBy('p.user_id')
+    .execute();
+}
