@@ -116,7 +116,8 @@ export async function stageOnRedshift(wh: Warehouse, inputs: RedshiftStageInput[
     } catch (error) {
       if (!failed.copy) throw error;
       // The transaction is rolled back: now the session can read what the failed COPY rejected.
-      const rejects = await readRejects(session, store, failed.copy, loadErrorsSince(failed.before));
+      // (If even that fails, COPY's own error says more than the failure to read its details.)
+      const rejects = await readRejects(session, store, failed.copy, loadErrorsSince(failed.before)).catch(() => []);
       if (rejects.length) throw new RejectBudgetError([...result.rejects, ...rejects], options.maxErrors, result.files);
       throw error;
     }
