@@ -14,6 +14,9 @@ export interface ErrorContext {
 
 type Coded = Error & { code?: string; address?: string; port?: number; hostname?: string; errors?: unknown[] };
 
+/** PostgreSQL's five-character error codes (Node's own codes are words like ECONNREFUSED). */
+const SQLSTATE = /^[0-9A-Z]{5}$/;
+
 const DEBUG_HINT = 'Run again with --debug (or DEBUG=sparkify) to see where it happened.';
 
 /** Classifies an error into one message the user can act on; never includes a stack. */
@@ -25,6 +28,13 @@ export function explain(error: unknown, context: ErrorContext = {}): Explanation
   // Errors we raise on purpose (configuration, input, checks, an embedded server that did not start)
   // already say what failed and what to do.
   if (isDeliberate(error)) return { message: error.message, exitCode: 1 };
+  const code = (error as Coded).code;
+  if (typeof code === 'string' && SQLSTATE.test(code)) {
+    return { message: `The database refused a statement: ${error.message} (SQLSTATE ${code})`, hint: DEBUG_HINT, exitCode: 1 };
+  }
+  if (error.name === 'CredentialsProviderError') {
+    return { message: 'No AWS credentials found: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), or sign in with `aws sso login`.', exitCode: 1 };
+  }
   const firstLine = error.message.split('\n')[0] ?? '';
   return { message: `Unexpected error: ${firstLine || error.name}`, hint: DEBUG_HINT, exitCode: 1 };
 }
@@ -32,7 +42,7 @@ export function explain(error: unknown, context: ErrorContext = {}): Explanation
 /** A plain `Error` (or one of ours) carries a message written for the user; TypeError and friends, and raw SQL errors, do not. */
 function isDeliberate(error: Error): boolean {
   const code = (error as Coded).code;
-  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return false; // a PostgreSQL error we did not anticipate
+  if (typeof code === 'string' && SQLSTATE.test(code)) return false; // a PostgreSQL error we did not anticipate
   return Object.getPrototypeOf(error) === Error.prototype || ['ConfigError', 'EmbeddedServerError', 'CheckFailedError', 'UsageError'].includes(error.name);
 }
 

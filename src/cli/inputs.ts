@@ -8,17 +8,17 @@ const DATA_FILE = /\.json(\.gz)?$/i;
  * holds at least one data file, since a directory without any is nearly always a wrong path.
  * s3:// prefixes are left to the Redshift load.
  */
-export function checkInputDir(dir: string, option: string, allowEmpty: boolean): void {
+export function checkInputDir(dir: string, label: string, allowEmpty: boolean): void {
   if (dir.startsWith('s3://')) return;
   let stat;
   try {
     stat = statSync(dir);
   } catch {
-    throw new Error(`${option}: directory not found: ${dir}`);
+    throw new Error(`${label} directory not found: ${dir}`);
   }
-  if (!stat.isDirectory()) throw new Error(`${option}: ${dir} is a file, not a directory. Give the directory that holds the .json files.`);
+  if (!stat.isDirectory()) throw new Error(`${label} directory ${dir} is a file, not a directory: give the directory that holds the .json files.`);
   if (!allowEmpty && !hasDataFile(dir)) {
-    throw new Error(`${option}: no data files (*.json, *.json.gz) anywhere under ${dir}. Check the path, or pass --allow-empty to load nothing from it.`);
+    throw new Error(`${label} directory ${dir} holds no data files (*.json, *.json.gz): check the path, or pass --allow-empty to load nothing from it.`);
   }
 }
 

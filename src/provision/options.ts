@@ -27,8 +27,12 @@ const baseOptions = z.object({
     /** The bucket (and prefix) COPY reads; the role may read only it unless managedS3ReadOnly. */
     s3: z
       .string()
-      .refine(ok(s3Uri), 'must be an s3:// path like s3://bucket/prefix/')
-      .refine((v) => bucketLength(v) >= 3 && bucketLength(v) <= 63, 'the bucket name must be 3 to 63 characters long')
+      .superRefine((v, ctx) => {
+        // The most specific reason only: a short bucket name also fails the general pattern.
+        const n = bucketLength(v);
+        if (v.startsWith('s3://') && (n < 3 || n > 63)) ctx.addIssue({ code: 'custom', message: `the bucket name must be 3 to 63 characters long (it has ${n})` });
+        else if (!ok(s3Uri)(v)) ctx.addIssue({ code: 'custom', message: 'must be an s3:// path like s3://bucket/prefix/' });
+      })
       .optional(),
     managedS3ReadOnly: z.boolean().default(false),
     /** Publicly accessible, with the port open to this one IPv4 address only. */
