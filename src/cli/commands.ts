@@ -160,7 +160,7 @@ export function cli(argv: string[]) {
             }
             return;
           }
-          if (args.action === 'down') await confirmDown(wh, args.yes);
+          if (args.action === 'down') await (await import('./migrate-guard.js')).confirmDown(wh, args.yes);
           const done = args.action === 'latest' ? await migrateLatest(wh) : await migrateDown(wh.db);
           process.stdout.write(done.length ? `${done.join('\n')}\n` : 'Nothing to do.\n');
         });
@@ -348,29 +348,3 @@ function whyNoError(status: string): string | null {
   return null;
 }
 
-/** A down migration drops tables: with rows in them, it needs --yes (or a "yes" typed at a terminal). */
-async function confirmDown(wh: Warehouse, yes: boolean): Promise<void> {
-  const { migrator } = await import('../db/migrate.js');
-  const applied = (await migrator(wh.db).getMigrations()).filter((m) => m.executedAt);
-  const last = applied.at(-1);
-  if (!last || yes) return;
-  const { sql } = await import('kysely');
-  // Tables that exist and hold at least one row: the ones a down migration may empty for good.
-  const tables = await wh.db.introspection.getTables();
-  const withData: string[] = [];
-  for (const t of tables) {
-    const { rows } = await sql<{ n: number }>`select count(*) as n from (select 1 from ${sql.table(t.name)} limit 1) s`.execute(wh.db);
-    if (Number(rows[0]?.n) > 0) withData.push(t.name);
-  }
-  if (!withData.length) return;
-  const question = `Reverting ${last.name} may drop tables holding data (${withData.join(', ')}).`;
-  if (process.stdin.isTTY && process.stderr.isTTY) {
-    const { createInterface } = await import('node:readline/promises');
-    const rl = createInterface({ input: process.stdin, output: process.stderr });
-    const answer = await rl.question(`${question} Type "yes" to go on: `);
-    rl.close();
-    if (answer.trim().toLowerCase() === 'yes') return;
-    throw new Error('Nothing reverted.');
-  }
-  throw new UsageError(`${question} Run again with --yes to confirm.`);
-}
