@@ -172,9 +172,14 @@ export function cli(argv: string[]) {
       (y) => y.option('limit', countOption('limit', 'How many runs', { min: 1, max: 10_000 }, 20)).options(sqlOutput),
       async (args) => {
         await withWarehouse(true, async (wh) => {
-          await migrateLatest(wh);
           const [{ listRuns }, { table }] = await Promise.all([import('../etl/runs.js'), import('./format.js')]);
-          const runs = (await listRuns(wh.db, args.limit)).map((r) => ({ ...r, error: r.error ?? whyNoError(r.status) }));
+          // Read without migrating first (that would cost every call the migrator): a warehouse
+          // without the runs table has had no runs.
+          const listed = await listRuns(wh.db, args.limit).catch((error: { code?: string }) => {
+            if (error.code === '42P01') return [];
+            throw error;
+          });
+          const runs = listed.map((r) => ({ ...r, error: r.error ?? whyNoError(r.status) }));
           process.stdout.write(
             args.json ? `${JSON.stringify(runs, null, 2)}\n` : `${table(runs.map((r) => ({ ...r, error: r.error?.split('\n')[0] ?? null })))}\n`,
           );
