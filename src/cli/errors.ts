@@ -39,11 +39,15 @@ export function explain(error: unknown, context: ErrorContext = {}): Explanation
   return { message: `Unexpected error: ${firstLine || error.name}`, hint: DEBUG_HINT, exitCode: 1 };
 }
 
-/** A plain `Error` (or one of ours) carries a message written for the user; TypeError and friends, and raw SQL errors, do not. */
+/**
+ * Errors we raise (plain `Error` or our own classes: configuration, input, bad records, checks, an
+ * embedded server that did not start) carry a message written for the user. JavaScript's own error
+ * types are programming mistakes, and a raw SQL error is the database talking: neither is.
+ */
 function isDeliberate(error: Error): boolean {
   const code = (error as Coded).code;
-  if (typeof code === 'string' && SQLSTATE.test(code)) return false; // a PostgreSQL error we did not anticipate
-  return Object.getPrototypeOf(error) === Error.prototype || ['ConfigError', 'EmbeddedServerError', 'CheckFailedError', 'UsageError'].includes(error.name);
+  if (typeof code === 'string' && SQLSTATE.test(code)) return false;
+  return ![TypeError, RangeError, ReferenceError, SyntaxError, EvalError, URIError, AggregateError].some((type) => error instanceof type);
 }
 
 function connectionProblem(error: Coded, { warehouse }: ErrorContext): string | undefined {
