@@ -1,6 +1,3 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-
 const EXIT_CODES = { SIGINT: 130, SIGTERM: 143 } as const;
 
 let stopping: NodeJS.Signals | undefined;
@@ -56,39 +53,9 @@ export function handleInterrupts(onError: (error: unknown) => void): void {
       stopping = signal;
       process.on('unhandledRejection', () => {});
       process.stderr.write(`\nsparkify: interrupted (${signal}). ${note}\n`);
-      void stopEmbedded().finally(() => process.exit(EXIT_CODES[signal]));
+      // A Ctrl-C on a terminal reaches the server too; then it is already on its way down.
+      const stopped = embeddedHome ? import('../db/embedded.js').then((m) => m.stopOwnServer(embeddedHome!)) : Promise.resolve();
+      void stopped.catch(() => {}).finally(() => process.exit(EXIT_CODES[signal]));
     });
-  }
-}
-
-/** Stops the embedded server if this process owns it, waiting up to 10 s for it to go. */
-async function stopEmbedded(): Promise<void> {
-  if (!embeddedHome) return;
-  const owner = readPid(path.join(embeddedHome, 'owner.pid'));
-  const postmaster = readPid(path.join(embeddedHome, 'pgdata', 'postmaster.pid'));
-  if (owner !== process.pid || postmaster === undefined) return;
-  try {
-    process.kill(postmaster, 'SIGINT'); // PostgreSQL's fast shutdown
-  } catch {
-    return; // already gone (a Ctrl-C on a terminal reaches the server too)
-  }
-  for (let i = 0; i < 100 && alive(postmaster); i++) await new Promise((r) => setTimeout(r, 100));
-}
-
-function readPid(file: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -151,6 +151,18 @@ async function takeOverOrphan(home: string, dataDir: string): Promise<void> {
   if (isAlive(postmasterPid)) throw new EmbeddedServerError(`A stale embedded server (pid ${postmasterPid}) would not stop.`);
 }
 
+/**
+ * Stops the server under `home` if this process started it (a fast shutdown: open transactions roll
+ * back), waiting up to 10 s for it to go. For a signal handler, which cannot wait for a pool to drain.
+ */
+export async function stopOwnServer(home: string): Promise<void> {
+  const dataDir = path.join(home, 'pgdata');
+  const [owner, postmaster] = await Promise.all([readPid(path.join(home, 'owner.pid')), readPid(path.join(dataDir, 'postmaster.pid'))]);
+  if (owner !== process.pid || postmaster === undefined || !isAlive(postmaster)) return;
+  process.kill(postmaster, 'SIGINT');
+  for (let i = 0; i < 100 && isAlive(postmaster); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
 async function readPid(file: string): Promise<number | undefined> {
   const text = await fs.readFile(file, 'utf8').catch(() => undefined);
   const pid = Number(text?.split('\n')[0]);
