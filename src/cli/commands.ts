@@ -339,7 +339,6 @@ export function cli(argv: string[]) {
     .strict()
     .help()
     .alias('h', 'help')
-    .version(false)
     .fail((message, error) => {
       // yargs' own complaints (and our coerce checks) are usage errors; anything else is the command's.
       throw error ?? new UsageError(message);
