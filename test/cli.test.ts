@@ -91,14 +91,6 @@ describe('sparkify CLI', () => {
     expect(second.tables).toEqual(counts);
     for (const t of Object.values(second.transform)) expect(t).toMatchObject({ inserted: 0, updated: 0 });
   });
-});
-
-describe('output', () => {
-  let database: Awaited<ReturnType<typeof createTestDatabase>>;
-  beforeAll(async () => {
-    database = await createTestDatabase();
-  });
-  afterAll(() => database.drop());
 
   it('tables and CSV tell NULL from an empty string', async () => {
     const sql = `select null::text as a, ''::text as b, 'x' as c`;
