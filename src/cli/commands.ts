@@ -347,8 +347,6 @@ export function cli(argv: string[]) {
 
 /** Why a run that did not succeed has no recorded error. */
 function whyNoError(status: string): string | null {
-  if (status === 'abandoned') return 'stopped before it finished (killed, interrupted or crashed); the next run loaded its files again';
-  if (status === 'running') return null;
-  return null;
+  return status === 'abandoned' ? 'stopped before it finished (killed, interrupted or crashed); the next run loaded its files again' : null;
 }
 
