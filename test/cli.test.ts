@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { Writable } from 'node:stream';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -43,7 +44,7 @@ describe('sparkify CLI', () => {
   it('fails on a bad record, naming file and line, and never prints the password', async () => {
     const logs = await writeTree({ 'bad.json': `${event({})}\n{"page": "Home"}\n` });
     const songs = await writeTree({});
-    const result = await sparkify(['etl', '--songs', songs, '--logs', logs], { DATABASE_URL: database.url });
+    const result = await sparkify(['etl', '--allow-empty', '--songs', songs, '--logs', logs], { DATABASE_URL: database.url });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${path.join(logs, 'bad.json')}:2: missing required field "ts"`);
     expect(result.stderr + result.stdout).not.toContain(new URL(database.url).password);
@@ -89,5 +90,34 @@ describe('sparkify CLI', () => {
     const second = JSON.parse((await sparkify(['etl', '--songs', songsDir, '--logs', logsDir, '--json'], env)).stdout);
     expect(second.tables).toEqual(counts);
     for (const t of Object.values(second.transform)) expect(t).toMatchObject({ inserted: 0, updated: 0 });
+  });
+
+  it('tables and CSV tell NULL from an empty string', async () => {
+    const sql = `select null::text as a, ''::text as b, 'x' as c`;
+    const shown = await sparkify(['query', sql], { DATABASE_URL: database.url });
+    expect(shown.stdout).toBe('a     b  c\n----  -  -\nNULL     x\n');
+    const csv = await sparkify(['query', sql, '--csv'], { DATABASE_URL: database.url });
+    expect(csv.stdout).toBe('a,b,c\n,"",x\n');
+  });
+
+  it('the progress bar never shows a placeholder cli-progress could not fill', async () => {
+    const { consoleProgress } = await import('../src/cli/progress.js');
+    const frames: string[] = [];
+    const tty = Object.assign(new Writable({ write: (chunk, _enc, done) => void (frames.push(String(chunk)), done()) }), { isTTY: true, columns: 120 });
+    const progress = consoleProgress(tty as unknown as NodeJS.WriteStream);
+    const pause = () => new Promise((r) => setTimeout(r, 150));
+    progress.phase('Staging 1 song and 2 log files', 135e6);
+    // No measurable progress yet: cli-progress's estimate is then the text NULL (no time passed) or INF.
+    progress.advance(1e5);
+    await pause();
+    progress.advance(1e5);
+    await pause();
+    progress.advance(80e6);
+    await pause();
+    progress.done();
+    const text = frames.join('');
+    expect(text).toContain('0/135 MB');
+    expect(text).toContain('80/135 MB');
+    expect(text).not.toMatch(/NULL|INF|NaN|undefined|\{\w+\}/);
   });
 });

@@ -112,7 +112,7 @@ describe('nothing lost', () => {
     });
 
     it('on the command line: exit non-zero and print the first rejects with file, line and reason', async () => {
-      const result = await sparkify(['etl', '--songs', noSongs, '--logs', BAD_LOGS, '--max-errors', '1'], { DATABASE_URL: wh.url });
+      const result = await sparkify(['etl', '--allow-empty', '--songs', noSongs, '--logs', BAD_LOGS, '--max-errors', '1'], { DATABASE_URL: wh.url });
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`${path.join(BAD_LOGS, '2018/11/missing-page.json')}:1: missing required field "page"`);
       expect(result.stderr).toContain(`${path.join(BAD_LOGS, '2018/11/missing-ts.json')}:2: missing required field "ts"`);
@@ -194,7 +194,7 @@ describe('nothing lost', () => {
     it('two ETL processes started together never interleave: one loads, the other stops or runs after it', async () => {
       const logs = await writeTree({ 'a.json': [1, 2, 3].map((i) => event({ page: 'NextSong', itemInSession: i, song: 's', artist: 'a', length: 1 })).join('\n') });
       const env = { DATABASE_URL: wh.url };
-      const results = await Promise.all([1, 2].map(() => sparkify(['etl', '--songs', noSongs, '--logs', logs, '--json'], env)));
+      const results = await Promise.all([1, 2].map(() => sparkify(['etl', '--allow-empty', '--songs', noSongs, '--logs', logs, '--json'], env)));
       const ok = results.filter((r) => r.code === 0);
       expect(ok.length).toBeGreaterThanOrEqual(1);
       for (const r of results.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(/Another ETL run is loading this warehouse/);
@@ -228,7 +228,7 @@ describe('nothing lost', () => {
     it('--json shows the warehouse with its password masked, and the password appears nowhere', async () => {
       const logs = await writeTree({ 'a.json': event({}) });
       const password = new URL(wh.url).password;
-      const result = await sparkify(['etl', '--songs', noSongs, '--logs', logs, '--json'], { DATABASE_URL: wh.url });
+      const result = await sparkify(['etl', '--allow-empty', '--songs', noSongs, '--logs', logs, '--json'], { DATABASE_URL: wh.url });
       expect(result.code, result.stderr).toBe(0);
       expect(JSON.parse(result.stdout).warehouse).toBe(wh.url.replace(`:${password}@`, ':***@'));
       expect(result.stdout + result.stderr).not.toContain(password);

@@ -18,7 +18,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { parseProvisionOptions } from '../src/provision/options.js';
 import { generatePassword, provision, provisionPlan, provisionStatus, ProvisionError, readablePrefixes, s3ReadPolicy, teardown, trustPolicy } from '../src/provision/provision.js';
-import { ROOT, run } from './helpers/cli.js';
+import { sparkify } from './helpers/cli.js';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/sparkify-redshift-s3-read';
 const notFound = (name: string) => Object.assign(new Error(name), { name });
@@ -200,7 +200,7 @@ describe('provisioning (AWS mocked)', () => {
     }, 20_000);
 
     it('refuses a base capacity Redshift Serverless does not offer', () => {
-      expect(() => options({ serverless: true, baseCapacity: 12 })).toThrow(/--baseCapacity/);
+      expect(() => options({ serverless: true, baseCapacity: 12 })).toThrow(/--base-capacity/);
     });
   });
 
@@ -215,7 +215,7 @@ describe('provisioning (AWS mocked)', () => {
     ['provision', ['--region', 'us-west-2', '--managed-s3-read-only', '--serverless', '--base-capacity', '16'], /Redshift Serverless namespace sparkify-dwh .* workgroup sparkify-dwh \(16 RPUs base capacity/],
     ['teardown', ['--region', 'us-west-2', '--serverless'], /Delete Redshift Serverless workgroup sparkify-dwh, then namespace sparkify-dwh/],
   ])('%s --dry-run prints its plan without AWS credentials', async (command, args, line) => {
-    const result = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/provision/main.ts'), command, '--dry-run', ...args], {
+    const result = await sparkify([command, '--dry-run', ...args], {
       AWS_ACCESS_KEY_ID: '',
       AWS_SECRET_ACCESS_KEY: '',
       AWS_PROFILE: 'none-such',
@@ -226,10 +226,10 @@ describe('provisioning (AWS mocked)', () => {
   });
 
   it('refuses bad options by name, and teardown without --yes', async () => {
-    expect(() => parseProvisionOptions({ region: 'us-west-2', s3: 's3://b/x', publicFrom: '0.0.0.0/0' })).toThrow(/--publicFrom: must be one IPv4 address/);
+    expect(() => parseProvisionOptions({ region: 'us-west-2', s3: 's3://b/x', publicFrom: '0.0.0.0/0' })).toThrow(/--public-from: must be one IPv4 address/);
     expect(() => parseProvisionOptions({ region: 'mars' })).toThrow(/--region: must be a region/);
-    const result = await run(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/provision/main.ts'), 'teardown', '--region', 'us-west-2'], { SPARKIFY_HOME: home });
-    expect(result.code).toBe(1);
+    const result = await sparkify(['teardown', '--region', 'us-west-2'], { SPARKIFY_HOME: home });
+    expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/run again with --yes to confirm/);
   });
 });

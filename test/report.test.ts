@@ -8,7 +8,7 @@ import { runEtl } from '../src/etl/pipeline.js';
 import { generate } from '../src/generate/generator.js';
 import { reportData } from '../src/report/data.js';
 import { reportHtml } from '../src/report/html.js';
-import { ROOT } from './helpers/cli.js';
+import { ROOT, sparkify } from './helpers/cli.js';
 import { openTestWarehouse } from './helpers/db.js';
 import { HAS_SAMPLE, SAMPLE_DIR, writeTree } from './helpers/files.js';
 
@@ -113,4 +113,16 @@ describe.skipIf(!HAS_CHROMIUM && !process.env.CI)('the report page in a real bro
     await page.screenshot({ path: path.join(ARTIFACTS, 'report.png'), fullPage: true });
     expect((await fs.stat(path.join(ARTIFACTS, 'report.png'))).size).toBeGreaterThan(10_000);
   }, 60_000);
+
+  it('sparkify report writes the page for a period', async () => {
+    const out = path.join(ARTIFACTS, 'report-cli.html');
+    const result = await sparkify(['report', '--out', out, '--from', '2018-11-15', '--to', '2018-11-16'], { DATABASE_URL: wh.url });
+    expect(result.code, result.stderr).toBe(0);
+    const [day] = (await sql<{ n: number }>`select count(*) as n from songplays where start_time >= '2018-11-15' and start_time < '2018-11-16'`.execute(wh.db)).rows;
+    expect(result.stdout).toMatch(new RegExp(`^Wrote .*report-cli.html: ${day!.n} plays, top song "`));
+    expect(await fs.readFile(out, 'utf8')).toContain(`<b data-figure="plays">${day!.n}</b>`);
+    const bad = await sparkify(['report', '--from', '2018-13-01'], { DATABASE_URL: wh.url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--from must be a date written YYYY-MM-DD/);
+  });
 });

