@@ -8,6 +8,7 @@ import { RejectBudgetError } from '../src/etl/stage.js';
 import { STAR_TABLES } from '../src/types/database.js';
 import { openTestWarehouse } from './helpers/db.js';
 import { event, HAS_SAMPLE, SAMPLE_DIR, song, writeTree } from './helpers/files.js';
+import { undoLatin1 } from './helpers/expected.js';
 import { starSnapshot } from './helpers/snapshot.js';
 
 const BAD_LOGS = path.resolve(import.meta.dirname, 'fixtures/bad-logs');
@@ -65,7 +66,12 @@ describe.each([
       const logs = await putTree(rs.s3Root!, logsDir, 'udacity-dend', 'log_data');
       const summary = await runEtl(rs, { songsDir: songs, logsDir: logs });
       expect(summary.staged).toEqual({ songs: 71, events: 8056 });
-      expect(await starSnapshot(rs.db)).toEqual(await starSnapshot(pg.db));
+      // COPY takes the objects as they are: the only difference is the names that local staging
+      // repairs (UTF-8 read as Latin-1), which stay as the logs have them.
+      const repairTexts = (rows: object[]) => rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'string' ? undoLatin1(v) : v])));
+      const [remote, local] = [await starSnapshot(rs.db), await starSnapshot(pg.db)];
+      for (const t of STAR_TABLES) expect(repairTexts(remote[t]), t).toEqual(local[t]);
+      expect(remote.songplays.filter((p) => p.artist_name === 'BjÃ\u0083Â¶rk')).toHaveLength(33);
     });
   });
 
