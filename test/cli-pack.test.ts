@@ -102,7 +102,8 @@ process.stdout.write(JSON.stringify(top.map((s) => s.plays).reduce((a, b) => a +
     );
     const result = await run(process.execPath, [script], env);
     expect(result.code, result.stderr).toBe(0);
-    const { stdout } = await installed(['query', 'select count(*) as n from songplays where song_id is not null', '--json']);
+    // topSongs counts every play, as played.
+    const { stdout } = await installed(['query', 'select count(*) as n from songplays', '--json']);
     expect(Number(result.stdout)).toBe(JSON.parse(stdout)[0].n);
     expect(Number(result.stdout)).toBeGreaterThan(0);
   });
