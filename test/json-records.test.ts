@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { JsonSplitter, type JsonText } from '../src/etl/json-records.js';
+import { JsonSplitter, type JsonText } from '../src/etl/read/json-records.js';
 
 /** Splits `text` fed in chunks of `size` characters. */
 function split(text: string, size = text.length): JsonText[] {

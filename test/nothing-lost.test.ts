@@ -5,7 +5,7 @@ import { acquireEtlLock, EtlBusyError } from '../src/db/lock.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { openWarehouse } from '../src/db/connection.js';
 import { runEtl } from '../src/etl/pipeline.js';
-import { RejectBudgetError } from '../src/etl/stage.js';
+import { RejectBudgetError } from '../src/etl/stage/postgres.js';
 import { STAR_TABLES } from '../src/types/database.js';
 import { createTestDatabase, openTestWarehouse } from './helpers/db.js';
 import { sparkify } from './helpers/cli.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeCopy, toCopyRow } from '../src/etl/records.js';
+import { escapeCopy, toCopyRow } from '../src/etl/read/records.js';
 import { EVENT_SOURCE, SONG_SOURCE } from '../src/types/raw.js';
 import { event, song } from './helpers/files.js';
 
@@ -64,7 +64,7 @@ describe('toCopyRow', () => {
 
 describe('repairMojibake', () => {
   it('repairs UTF-8 read as Latin-1, once or twice, and counts it', async () => {
-    const { repairMojibake } = await import('../src/etl/records.js');
+    const { repairMojibake } = await import('../src/etl/read/records.js');
     const once = Buffer.from('Björk', 'utf8').toString('latin1');
     const twice = Buffer.from(once, 'utf8').toString('latin1');
     expect(twice).toBe('BjÃ\u0083Â¶rk'); // as the real logs hold it
@@ -78,7 +78,7 @@ describe('repairMojibake', () => {
   });
 
   it.each(['Beyoncé', 'Mötley Crüe', 'Sigur Rós', 'Motörhead', 'naïve café', 'ÃÂ', 'Ã Ã', 'Ã©\u0001', '日本語 Ã©', 'plain ASCII'])('leaves %s as it is', async (text) => {
-    const { repairMojibake } = await import('../src/etl/records.js');
+    const { repairMojibake } = await import('../src/etl/read/records.js');
     expect(repairMojibake(text)).toBe(text);
   });
 });

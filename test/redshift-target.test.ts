@@ -11,7 +11,7 @@ import { RedshiftAdapter } from '../src/db/redshift/adapter.js';
 import { copyFromS3, jsonPathsDocument } from '../src/db/redshift/copy.js';
 import { RedshiftDialect } from '../src/db/redshift/dialect.js';
 import { InvalidValueError } from '../src/db/redshift/values.js';
-import { listDataFiles } from '../src/etl/files.js';
+import { listDataFiles } from '../src/etl/read/files.js';
 import { runEtl } from '../src/etl/pipeline.js';
 import { redshiftPlan } from '../src/plan.js';
 import { EVENT_SOURCE, SONG_SOURCE } from '../src/types/raw.js';
@@ -175,7 +175,7 @@ describe('Redshift staging from local files', () => {
     const songs = await writeTree({ 'A/B/C/TRABC1.json': song({}) });
     const logs = await writeTree({ '2018/11/a.json': event({}), '2018/11/b.json.gz': `${event({ ts: 2 })}\n{"bad": ` });
     const unchanged = (await listDataFiles(logs, 'logs')).find((f) => f.relPath.endsWith('a.json'))!;
-    const { hashFile } = await import('../src/etl/files.js');
+    const { hashFile } = await import('../src/etl/read/files.js');
     const sha = await hashFile(unchanged.path);
     s3.on(HeadObjectCommand).rejects(Object.assign(new Error('NotFound'), { name: 'NotFound' }));
     s3.on(HeadObjectCommand, { Key: 'sparkify/files/events/2018/11/a.json.gz' }).resolves({ ContentLength: 1, Metadata: { sha256: sha, format: 'validated-jsonl-gz-1' } });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { countStarTables, runEtl } from '../src/etl/pipeline.js';
-import { RejectBudgetError } from '../src/etl/stage.js';
+import { RejectBudgetError } from '../src/etl/stage/postgres.js';
 import { STAR_TABLES } from '../src/types/database.js';
 import { openTestWarehouse } from './helpers/db.js';
 import { timeRow } from './helpers/expected.js';

@@ -181,7 +181,7 @@ export function cli(argv: string[]) {
       (y) => y.option('limit', countOption('limit', 'How many runs', { min: 1, max: 10_000 }, 20)).options(sqlOutput),
       async (args) => {
         await withWarehouse(true, async (wh) => {
-          const [{ listRuns }, { table }] = await Promise.all([import('../etl/runs.js'), import('./format.js')]);
+          const [{ listRuns }, { table }] = await Promise.all([import('../etl/runs/runs.js'), import('./format.js')]);
           // Read without migrating first (that would cost every call the migrator): a warehouse
           // without the runs table has had no runs.
           const listed = await listRuns(wh.db, args.limit).catch((error: { code?: string }) => {

@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { listRuns } from '../etl/runs.js';
+import { listRuns } from '../etl/runs/runs.js';
 import {
   catalogueMatchRate,
   dailyActiveUsers,

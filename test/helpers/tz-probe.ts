@@ -2,7 +2,7 @@
 // this process runs with (test/time-zones.test.ts compares the answers across time zones).
 import { loadConfig } from '../../src/config.js';
 import { openWarehouse } from '../../src/db/connection.js';
-import { finishRun, startRun } from '../../src/etl/runs.js';
+import { finishRun, startRun } from '../../src/etl/runs/runs.js';
 import { dailyActiveUsers, playsByHour, topSongs, userActivity } from '../../src/queries/index.js';
 
 const wh = openWarehouse({ config: loadConfig() });

@@ -1,5 +1,5 @@
 import { gunzipSync } from 'node:zlib';
-import { JsonSplitter } from '../../etl/json-records.js';
+import { JsonSplitter } from '../../etl/read/json-records.js';
 import { parseS3Uri } from '../redshift/values.js';
 import type { LocalS3 } from './local-s3.js';
 

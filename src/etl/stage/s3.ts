@@ -1,4 +1,4 @@
-export { parseS3Uri } from '../db/redshift/values.js';
+export { parseS3Uri } from '../../db/redshift/values.js';
 
 /** Joins an s3:// prefix and a relative key. */
 export function s3Join(prefix: string, ...parts: string[]): string {

@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { Database } from '../types/database.js';
+import type { Database } from '../../types/database.js';
 import { batches } from './batches.js';
-import { type DataFile, hashFile } from './files.js';
+import { type DataFile, hashFile } from '../read/files.js';
 
 type Source = 'songs' | 'events';
 

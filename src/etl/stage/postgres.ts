@@ -3,11 +3,11 @@ import { availableParallelism } from 'node:os';
 import { finished } from 'node:stream/promises';
 import type pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { LINEAGE_COLUMNS, type SourceSpec } from '../types/raw.js';
-import { type DataFile, isSmall, readAhead } from './files.js';
-import { type ParsedFile, parseFile } from './parse-file.js';
-import { ParsePool } from './parse-pool.js';
-import type { Reject } from './records.js';
+import { LINEAGE_COLUMNS, type SourceSpec } from '../../types/raw.js';
+import { type DataFile, isSmall, readAhead } from '../read/files.js';
+import { type ParsedFile, parseFile } from '../read/parse-file.js';
+import { ParsePool } from '../read/parse-pool.js';
+import type { Reject } from '../read/records.js';
 
 /** The files of one source to stage. */
 export interface StageInput {

@@ -1,17 +1,17 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { S3Client } from '@aws-sdk/client-s3';
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import type { Warehouse } from '../db/connection.js';
-import { autoMapsColumns, copyFromS3, isLoadFailure, jsonPathsDocument, lastCopyId, latestLoadErrors, loadErrorsSince, type RedshiftLoadError } from '../db/redshift/copy.js';
-import type { Database } from '../types/database.js';
-import type { SourceSpec } from '../types/raw.js';
-import type { DataFile } from './files.js';
-import { JsonSplitter } from './json-records.js';
-import { parseFile } from './parse-file.js';
-import { RAW_LIMIT } from './records.js';
-import { awsObjectStore, type ObjectStore } from '../db/object-store.js';
+import type { Warehouse } from '../../db/connection.js';
+import { autoMapsColumns, copyFromS3, isLoadFailure, jsonPathsDocument, lastCopyId, latestLoadErrors, loadErrorsSince, type RedshiftLoadError } from '../../db/redshift/copy.js';
+import type { Database } from '../../types/database.js';
+import type { SourceSpec } from '../../types/raw.js';
+import type { DataFile } from '../read/files.js';
+import { JsonSplitter } from '../read/json-records.js';
+import { parseFile } from '../read/parse-file.js';
+import { RAW_LIMIT } from '../read/records.js';
+import { awsObjectStore, type ObjectStore } from '../../db/object-store.js';
 import { copyManifest, parseS3Uri, s3Join } from './s3.js';
-import { type FileStats, RejectBudgetError, type StageResult } from './stage.js';
+import { type FileStats, RejectBudgetError, type StageResult } from './postgres.js';
 
 /** One source to stage on Redshift: local files (validated, then uploaded) or an s3:// prefix. */
 export interface RedshiftStageInput {

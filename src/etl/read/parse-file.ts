@@ -1,4 +1,4 @@
-import { EVENT_SOURCE, SONG_SOURCE, type SourceSpec } from '../types/raw.js';
+import { EVENT_SOURCE, SONG_SOURCE, type SourceSpec } from '../../types/raw.js';
 import { type DataFile, readJsonTexts } from './files.js';
 import { type Reject, toCopyRow } from './records.js';
 

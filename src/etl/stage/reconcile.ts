@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
-import type { Database } from '../types/database.js';
-import type { FileStats } from './stage.js';
+import type { Database } from '../../types/database.js';
+import type { FileStats } from './postgres.js';
 
 /** Staging does not hold what the files said it should. */
 export class ReconciliationError extends Error {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import type { SourceSpec } from '../types/raw.js';
+import type { SourceSpec } from '../../types/raw.js';
 import type { DataFile } from './files.js';
 import type { ParsedFile } from './parse-file.js';
 

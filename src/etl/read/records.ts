@@ -1,4 +1,4 @@
-import type { FieldSpec, SourceSpec } from '../types/raw.js';
+import type { FieldSpec, SourceSpec } from '../../types/raw.js';
 import type { JsonText } from './json-records.js';
 
 /** A record that cannot be staged, and why. */

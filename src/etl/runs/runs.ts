@@ -1,7 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import { batches } from './batches.js';
-import type { Database } from '../types/database.js';
-import type { FileStats, StageResult } from './stage.js';
+import type { Database } from '../../types/database.js';
+import type { FileStats, StageResult } from '../stage/postgres.js';
 
 const ERROR_LIMIT = 4000;
 const REASON_LIMIT = 1000;

@@ -1,6 +1,6 @@
 // A worker thread that parses data files for the parse pool (see parse-pool.ts).
 import { parentPort } from 'node:worker_threads';
-import type { SourceSpec } from '../types/raw.js';
+import type { SourceSpec } from '../../types/raw.js';
 import type { DataFile } from './files.js';
 import { parseFile, SOURCES } from './parse-file.js';
 
