@@ -211,6 +211,11 @@ describe('provisioning (AWS mocked)', () => {
 
   it.each([
     ['provision', ['--region', 'us-west-2', '--s3', 's3://my-bucket/sparkify/', '--public-from', '203.0.113.7'], /Ingress: TCP 5439 from 203.0.113.7\/32 only/],
+    [
+      'provision',
+      ['--region', 'us-west-2', '--s3', 's3://my-bucket/sparkify/', '--source', 's3://udacity-dend/log_data', '--source', 's3://udacity-dend/song_data/'],
+      /on s3:\/\/my-bucket\/sparkify\/, s3:\/\/udacity-dend\/log_data\/, s3:\/\/udacity-dend\/song_data\/;/,
+    ],
     ['teardown', ['--region', 'us-west-2'], /Delete Redshift cluster sparkify-dwh \(no final snapshot\)/],
     ['provision', ['--region', 'us-west-2', '--managed-s3-read-only', '--serverless', '--base-capacity', '16'], /Redshift Serverless namespace sparkify-dwh .* workgroup sparkify-dwh \(16 RPUs base capacity/],
     ['teardown', ['--region', 'us-west-2', '--serverless'], /Delete Redshift Serverless workgroup sparkify-dwh, then namespace sparkify-dwh/],
