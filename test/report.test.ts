@@ -4,13 +4,10 @@ import path from 'node:path';
 import { sql } from 'kysely';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runEtl } from '../src/etl/pipeline.js';
-import { generate } from '../src/generate/generator.js';
 import { reportData } from '../src/report/data.js';
 import { reportHtml } from '../src/report/html.js';
 import { ROOT, sparkify } from './helpers/cli.js';
-import { openTestWarehouse } from './helpers/db.js';
-import { HAS_SAMPLE, SAMPLE_DIR, writeTree } from './helpers/files.js';
+import { openLoadedWarehouse, openTestWarehouse } from './helpers/db.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = path.join(ROOT, 'test-artifacts');
@@ -23,15 +20,7 @@ describe.skipIf(!HAS_CHROMIUM && !process.env.CI)('the report page in a real bro
   let browser: Browser;
   let file: string;
   beforeAll(async () => {
-    wh = await openTestWarehouse();
-    let songs = path.join(SAMPLE_DIR, 'song_data');
-    let logs = path.join(SAMPLE_DIR, 'log_data');
-    if (!HAS_SAMPLE) {
-      const data = await writeTree({});
-      await generate({ out: data, songs: 60, events: 3000, seed: 9, days: 5 });
-      [songs, logs] = [path.join(data, 'song_data'), path.join(data, 'log_data')];
-    }
-    await runEtl(wh, { songsDir: songs, logsDir: logs });
+    wh = await openLoadedWarehouse(9);
     await fs.mkdir(ARTIFACTS, { recursive: true });
     file = path.join(ARTIFACTS, 'report.html');
     await fs.writeFile(file, reportHtml(await reportData(wh.db)));

@@ -61,3 +61,20 @@ export async function openTestWarehouse(
     },
   };
 }
+
+/** A migrated warehouse loaded with the real sample, or with generated data where the sample is absent. */
+export async function openLoadedWarehouse(seed: number) {
+  const [{ runEtl }, { generate }, { HAS_SAMPLE, SAMPLE_DIR, writeTree }] = await Promise.all([
+    import('../../src/etl/pipeline.js'),
+    import('../../src/generate/generator.js'),
+    import('./files.js'),
+  ]);
+  let dir = SAMPLE_DIR;
+  if (!HAS_SAMPLE) {
+    dir = await writeTree({});
+    await generate({ out: dir, songs: 60, events: 3000, seed, days: 5 });
+  }
+  const wh = await openTestWarehouse();
+  await runEtl(wh, { songsDir: path.join(dir, 'song_data'), logsDir: path.join(dir, 'log_data') });
+  return wh;
+}

@@ -4,11 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runEtl } from '../../src/etl/pipeline.js';
-import { generate } from '../../src/generate/generator.js';
 import { ROOT, run } from '../helpers/cli.js';
-import { openTestWarehouse } from '../helpers/db.js';
-import { HAS_SAMPLE, SAMPLE_DIR, writeTree } from '../helpers/files.js';
+import { openLoadedWarehouse, openTestWarehouse } from '../helpers/db.js';
+import { HAS_SAMPLE } from '../helpers/files.js';
 
 const NOTEBOOK = path.join(ROOT, 'examples/analysis.ipynb');
 // Debian's Python, where apt puts jupyter_client (a pyenv python3 on PATH would not have it).
@@ -21,15 +19,7 @@ describe('examples/analysis.ipynb on Deno’s Jupyter kernel', () => {
   let dir: string;
   let executed: { cells: Cell[] };
   beforeAll(async () => {
-    wh = await openTestWarehouse();
-    let songs = path.join(SAMPLE_DIR, 'song_data');
-    let logs = path.join(SAMPLE_DIR, 'log_data');
-    if (!HAS_SAMPLE) {
-      const data = await writeTree({});
-      await generate({ out: data, songs: 60, events: 3000, seed: 4, days: 5 });
-      [songs, logs] = [path.join(data, 'song_data'), path.join(data, 'log_data')];
-    }
-    await runEtl(wh, { songsDir: songs, logsDir: logs });
+    wh = await openLoadedWarehouse(4);
     // The package as an analyst has it: by name, from node_modules, compiled.
     expect((await run('npm', ['run', 'build'])).code).toBe(0);
     dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-notebook-'));
