@@ -107,4 +107,23 @@ process.stdout.write(JSON.stringify(top.map((s) => s.plays).reduce((a, b) => a +
     expect(Number(result.stdout)).toBe(JSON.parse(stdout)[0].n);
     expect(Number(result.stdout)).toBeGreaterThan(0);
   });
+
+  it('requires from CommonJS as well (Node 20.19+ loads the ES module for require)', async () => {
+    const script = path.join(app, 'use.cjs');
+    await fs.writeFile(
+      script,
+      `const { connect, topSongs } = require('sparkify-dwh');
+(async () => {
+  const db = connect();
+  const [top] = await topSongs(db, { limit: 1 });
+  await db.destroy();
+  process.stdout.write(JSON.stringify(top));
+})();
+`,
+    );
+    const result = await run(process.execPath, [script], env);
+    expect(result.code, result.stderr).toBe(0);
+    const { stdout } = await installed(['query', 'select song_title as title, artist_name, count(*) as plays from songplays group by 1, 2 order by 3 desc, 1, 2 limit 1', '--json']);
+    expect(JSON.parse(result.stdout)).toMatchObject(JSON.parse(stdout)[0]);
+  });
 });
