@@ -3,11 +3,13 @@ import type {
   catalogueMatchRate,
   dailyActiveUsers,
   levelSplit,
+  playsByDay,
   playsByHour,
   playsByWeekday,
   topArtists,
   topCatalogueSongs,
   topSongs,
+  upgradedUsers,
   userActivity,
 } from '../src/queries/index.js';
 import { openTestWarehouse } from './helpers/db.js';
@@ -21,6 +23,8 @@ describe('helper result types', () => {
     expectTypeOf<Result<typeof topArtists>>().toEqualTypeOf<{ name: string | null; plays: number; artist_id: string | null }[]>();
     expectTypeOf<Result<typeof topCatalogueSongs>>().toEqualTypeOf<{ song_id: string; title: string | null; artist_name: string | null; plays: number }[]>();
     expectTypeOf<Result<typeof catalogueMatchRate>>().toEqualTypeOf<{ plays: number; matched: number; rate: number }>();
+    expectTypeOf<Result<typeof playsByDay>>().toEqualTypeOf<{ year: number; month: number; day: number; plays: number }[]>();
+    expectTypeOf<Result<typeof upgradedUsers>>().toEqualTypeOf<{ user_id: number; first_name: string | null; last_name: string | null; upgraded_at: Date }[]>();
     expectTypeOf<Result<typeof playsByHour>>().toEqualTypeOf<({ hour: number } & { plays: number })[]>();
     expectTypeOf<Result<typeof playsByWeekday>>().toEqualTypeOf<({ weekday: number } & { plays: number })[]>();
     expectTypeOf<Result<typeof levelSplit>>().toEqualTypeOf<{ level: string | null; plays: number; users: number }[]>();

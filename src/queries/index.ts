@@ -202,5 +202,7 @@ export async function upgradedUsers(db: Kysely<Database>, options: PeriodOptions
     .groupBy(['p.user_id', 'u.first_name', 'u.last_name'])
     .orderBy('upgraded_at')
     .orderBy('p.user_id')
+    // Only plays with a user have a first free play to join: user_id is never null here.
+    .$narrowType<{ user_id: number }>()
     .execute();
 }
