@@ -24,7 +24,8 @@ async function withWarehouse<T>(quiet: boolean, run: (wh: Warehouse, config: Con
   const config = given ?? loadConfig();
   const wh = openWarehouse({ config, log: quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
   warehouseShown = wh.describe();
-  if (wh.target === 'postgres' && !config.databaseUrl) setEmbeddedHome(config.home);
+  // The embedded server is behind PostgreSQL and behind the Redshift emulation alike.
+  if (!config.databaseUrl && config.target !== 'redshift') setEmbeddedHome(config.home);
   try {
     return await run(wh, config);
   } finally {
