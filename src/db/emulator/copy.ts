@@ -1,5 +1,6 @@
 import { gunzipSync } from 'node:zlib';
-import { JsonSplitter } from '../../etl/read/json-records.js';
+import { JsonSplitter, lastLineOf } from '../../etl/read/json-records.js';
+import { escapeCopy } from '../../etl/read/records.js';
 import { parseS3Uri } from '../redshift/values.js';
 import type { LocalS3 } from './local-s3.js';
 
@@ -305,18 +306,15 @@ function convert(column: CopyColumn, value: unknown): Converted {
     if (text.includes('\u0000')) return error(1220, 'String contains invalid or unsupported UTF8 codepoints');
     const bytes = Buffer.byteLength(text, 'utf8');
     if (column.length !== null && bytes > column.length) return error(1204, `String length exceeds DDL length`);
-    return { text: escapeCopyText(text) };
+    return { text: escapeCopy(text) };
   }
   if (column.type === 'boolean') {
     if (typeof value === 'boolean') return { text: String(value) };
     return error(1210, `Invalid boolean value '${text}'`);
   }
-  return { text: escapeCopyText(text) };
+  return { text: escapeCopy(text) };
 }
 
-function escapeCopyText(text: string): string {
-  return text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'));
-}
 
 /**
  * Reads a COPY's files and converts each JSON object into a row, rejecting what Redshift rejects:
@@ -346,7 +344,7 @@ export async function readCopyInput(s3: LocalS3, copy: CopyStatement, columns: C
     const splitter = new JsonSplitter();
     const values = [...splitter.push(bytes.toString('utf8')), ...splitter.end()];
     for (const json of values) {
-      const lastLine = json.line + (json.text.match(/\n/g)?.length ?? 0);
+      const lastLine = lastLineOf(json);
       const reject = (e: Omit<LoadError, 'file' | 'line' | 'raw'>) =>
         outcome.errors.push({ ...e, file, line: lastLine, raw: json.text.slice(0, 1024) });
       let value = json.value;

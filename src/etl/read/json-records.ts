@@ -8,6 +8,11 @@ export interface JsonText {
   problem?: string;
 }
 
+/** The line a value ends on: how Redshift numbers a rejected JSON record (SYS_LOAD_ERROR_DETAIL's line_number). */
+export function lastLineOf(json: JsonText): number {
+  return json.line + (json.text.match(/\n/g)?.length ?? 0);
+}
+
 const OPEN_BRACE = 0x7b;
 const CLOSE_BRACE = 0x7d;
 const OPEN_BRACKET = 0x5b;

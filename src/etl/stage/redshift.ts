@@ -6,7 +6,7 @@ import { autoMapsColumns, copyFromS3, isLoadFailure, jsonPathsDocument, lastCopy
 import type { Database } from '../../types/database.js';
 import type { SourceSpec } from '../../types/raw.js';
 import type { DataFile } from '../read/files.js';
-import { JsonSplitter } from '../read/json-records.js';
+import { JsonSplitter, lastLineOf } from '../read/json-records.js';
 import { parseFile } from '../read/parse-file.js';
 import { RAW_LIMIT } from '../read/records.js';
 import { awsObjectStore, type ObjectStore } from '../../db/object-store.js';
@@ -250,7 +250,7 @@ async function objectText(store: ObjectStore, uri: string, gzip: boolean): Promi
 function recordEndingAt(text: string, line: number): { line: number; text: string } | undefined {
   const splitter = new JsonSplitter();
   for (const json of [...splitter.push(text), ...splitter.end()]) {
-    if (json.line + (json.text.match(/\n/g)?.length ?? 0) === line) return { line: json.line, text: json.text };
+    if (lastLineOf(json) === line) return { line: json.line, text: json.text };
   }
   return undefined;
 }
