@@ -62,6 +62,21 @@ describe('load rules', () => {
     ]);
   });
 
+  it('users: events of the same millisecond give the same row loaded A then B, B then A, or together', async () => {
+    const a = event({ userId: '7', firstName: 'A', level: 'free', ts: T0, sessionId: 5, itemInSession: 9 });
+    const b = event({ userId: '7', firstName: 'B', level: 'paid', ts: T0, sessionId: 6, itemInSession: 1 });
+    const row = () => wh.db.selectFrom('users').select(['first_name', 'level', 'last_session_id', 'last_item_in_session']).executeTakeFirstOrThrow();
+    const outcomes = [];
+    const orders: Record<string, string>[][] = [[{ 'a.json': a }, { 'b.json': b }], [{ 'b.json': b }, { 'a.json': a }], [{ 'ab.json': `${a}\n${b}` }]];
+    for (const order of orders) {
+      await reset();
+      for (const files of order) await load(files);
+      outcomes.push(await row());
+    }
+    // B comes later in (ts, session, item) order: it wins every way round.
+    expect(outcomes).toEqual(Array(3).fill({ first_name: 'B', level: 'paid', last_session_id: 6, last_item_in_session: 1 }));
+  });
+
   it('a later load with newer events updates the level; a load of older events never overwrites it', async () => {
     await load({ 'd1.json': event({ userId: '7', level: 'free', ts: T0 }) });
     await load({ 'd2.json': event({ userId: '7', level: 'paid', ts: T0 + DAY }) });

@@ -74,6 +74,9 @@ export interface UsersTable {
   level: string | null;
   /** Time of the event the row was taken from: older events never overwrite newer state. */
   last_seen_at: Date;
+  /** Session and item of that event: with last_seen_at, the order in which events replace the row (NULL for rows loaded before migration 06). */
+  last_session_id: number | null;
+  last_item_in_session: number | null;
 }
 
 /** Dimension: one row per song. */

@@ -84,6 +84,13 @@ alter table "time" alter diststyle key distkey "start_time";
 insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
 -- parameters: $1 = "20261126_05_distribution", $2 = <now>
 
+alter table "users" add column "last_session_id" integer;
+
+alter table "users" add column "last_item_in_session" integer;
+
+insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
+-- parameters: $1 = "20261126_06_users_latest_event", $2 = <now>
+
 commit;
 
 commit;
@@ -176,18 +183,18 @@ drop table "artists_merge_source";
 drop table if exists "users_merge_source";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "users_merge_source" as select "user_id", "first_name", "last_name", "gender", "level", "last_seen_at" from (select cast("e"."user_id" as integer) as "user_id", "e"."first_name", "e"."last_name", "e"."gender", "e"."level", (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') as "last_seen_at", row_number() over(partition by "e"."user_id" order by "e"."session_id" desc, "e"."item_in_session" desc, "e"."first_name" desc, "e"."last_name" desc, "e"."gender" desc, "e"."level" desc) as "pick" from "staging_events" as "e" inner join (select "user_id", max("ts") as "ts" from "staging_events" where "user_id" <> '' group by "user_id") as "l" on "l"."user_id" = "e"."user_id" and "l"."ts" = "e"."ts") as "u" where "pick" = 1;
+create temporary table "users_merge_source" as select "user_id", "first_name", "last_name", "gender", "level", "last_seen_at", "last_session_id", "last_item_in_session" from (select cast("e"."user_id" as integer) as "user_id", "e"."first_name", "e"."last_name", "e"."gender", "e"."level", (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') as "last_seen_at", "e"."session_id" as "last_session_id", "e"."item_in_session" as "last_item_in_session", row_number() over(partition by "e"."user_id" order by "e"."session_id" desc, "e"."item_in_session" desc, "e"."first_name" desc, "e"."last_name" desc, "e"."gender" desc, "e"."level" desc) as "pick" from "staging_events" as "e" inner join (select "user_id", max("ts") as "ts" from "staging_events" where "user_id" <> '' group by "user_id") as "l" on "l"."user_id" = "e"."user_id" and "l"."ts" = "e"."ts") as "u" where "pick" = 1;
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
-delete from "users_merge_source" using "users" where "users"."user_id" = "users_merge_source"."user_id" and "users"."last_seen_at" >= "users_merge_source"."last_seen_at";
+delete from "users_merge_source" using "users" where "users"."user_id" = "users_merge_source"."user_id" and ("users"."last_seen_at" > "users_merge_source"."last_seen_at" or ("users"."last_seen_at" = "users_merge_source"."last_seen_at" and (coalesce("users"."last_session_id", 2147483647) > coalesce("users_merge_source"."last_session_id", 2147483647) or (coalesce("users"."last_session_id", 2147483647) = coalesce("users_merge_source"."last_session_id", 2147483647) and coalesce("users"."last_item_in_session", 2147483647) >= coalesce("users_merge_source"."last_item_in_session", 2147483647)))));
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
-delete from "users_merge_source" using "users" where "users"."user_id" = "users_merge_source"."user_id" and ("users"."first_name" = "users_merge_source"."first_name" or ("users"."first_name" is null and "users_merge_source"."first_name" is null)) and ("users"."last_name" = "users_merge_source"."last_name" or ("users"."last_name" is null and "users_merge_source"."last_name" is null)) and ("users"."gender" = "users_merge_source"."gender" or ("users"."gender" is null and "users_merge_source"."gender" is null)) and ("users"."level" = "users_merge_source"."level" or ("users"."level" is null and "users_merge_source"."level" is null)) and ("users"."last_seen_at" = "users_merge_source"."last_seen_at" or ("users"."last_seen_at" is null and "users_merge_source"."last_seen_at" is null));
+delete from "users_merge_source" using "users" where "users"."user_id" = "users_merge_source"."user_id" and ("users"."first_name" = "users_merge_source"."first_name" or ("users"."first_name" is null and "users_merge_source"."first_name" is null)) and ("users"."last_name" = "users_merge_source"."last_name" or ("users"."last_name" is null and "users_merge_source"."last_name" is null)) and ("users"."gender" = "users_merge_source"."gender" or ("users"."gender" is null and "users_merge_source"."gender" is null)) and ("users"."level" = "users_merge_source"."level" or ("users"."level" is null and "users_merge_source"."level" is null)) and ("users"."last_seen_at" = "users_merge_source"."last_seen_at" or ("users"."last_seen_at" is null and "users_merge_source"."last_seen_at" is null)) and ("users"."last_session_id" = "users_merge_source"."last_session_id" or ("users"."last_session_id" is null and "users_merge_source"."last_session_id" is null)) and ("users"."last_item_in_session" = "users_merge_source"."last_item_in_session" or ("users"."last_item_in_session" is null and "users_merge_source"."last_item_in_session" is null));
 
 select count(*) as "total", count("users"."user_id") as "matched" from "users_merge_source" left join "users" on "users_merge_source"."user_id" = "users"."user_id";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html
-merge into "users" using "users_merge_source" on "users"."user_id" = "users_merge_source"."user_id" when matched then update set "first_name" = "users_merge_source"."first_name", "last_name" = "users_merge_source"."last_name", "gender" = "users_merge_source"."gender", "level" = "users_merge_source"."level", "last_seen_at" = "users_merge_source"."last_seen_at" when not matched then insert ("user_id", "first_name", "last_name", "gender", "level", "last_seen_at") values ("users_merge_source"."user_id", "users_merge_source"."first_name", "users_merge_source"."last_name", "users_merge_source"."gender", "users_merge_source"."level", "users_merge_source"."last_seen_at");
+merge into "users" using "users_merge_source" on "users"."user_id" = "users_merge_source"."user_id" when matched then update set "first_name" = "users_merge_source"."first_name", "last_name" = "users_merge_source"."last_name", "gender" = "users_merge_source"."gender", "level" = "users_merge_source"."level", "last_seen_at" = "users_merge_source"."last_seen_at", "last_session_id" = "users_merge_source"."last_session_id", "last_item_in_session" = "users_merge_source"."last_item_in_session" when not matched then insert ("user_id", "first_name", "last_name", "gender", "level", "last_seen_at", "last_session_id", "last_item_in_session") values ("users_merge_source"."user_id", "users_merge_source"."first_name", "users_merge_source"."last_name", "users_merge_source"."gender", "users_merge_source"."level", "users_merge_source"."last_seen_at", "users_merge_source"."last_session_id", "users_merge_source"."last_item_in_session");
 
 drop table "users_merge_source";
 

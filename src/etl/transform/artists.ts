@@ -12,7 +12,7 @@ export const artistsRule: UpsertRule<'artists'> = {
   target: 'artists',
   key: ['artist_id'],
   columns: ['artist_id', 'name', 'location', 'latitude', 'longitude', 'source_song_id'],
-  precedence: { column: 'source_song_id', wins: 'lower' },
+  precedence: { columns: ['source_song_id'], wins: 'lower' },
   source: (db) =>
     db
       .selectFrom((sub) =>

@@ -1,4 +1,4 @@
-import { type Kysely, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql, type Transaction } from 'kysely';
 import { targetOf } from '../../db/target.js';
 import type { Database, StarTable } from '../../types/database.js';
 
@@ -20,10 +20,28 @@ export interface UpsertRule<T extends StarTable> {
    */
   distKey?: Column<T>;
   /**
-   * A source row replaces an existing row only when it wins on this column (e.g. a newer
-   * last_seen_at), so loading older data after newer data never overwrites newer state.
+   * A source row replaces an existing row only when it wins on these columns, compared in order
+   * (e.g. a later (last_seen_at, session, item)), so loading older data after newer data never
+   * overwrites newer state, whatever order the files come in. NULL counts as the highest value,
+   * as it sorts first in the rules' descending windows.
    */
-  precedence?: { column: Column<T>; wins: 'higher' | 'lower' };
+  precedence?: { columns: readonly Column<T>[]; wins: 'higher' | 'lower' };
+}
+
+/**
+ * Whether the table's row wins over (or ties with) the source row on `columns` in order:
+ * t1 > s1 or (t1 = s1 and (t2 > s2 or (… tn >= sn))), written out because Redshift has no row
+ * constructors (https://docs.aws.amazon.com/redshift/latest/dg/c_unsupported-postgresql-features.html).
+ */
+function holdsItsPlace(target: string, src: string, columns: readonly string[], wins: 'higher' | 'lower') {
+  const [beats, holds] = wins === 'higher' ? (['>', '>='] as const) : (['<', '<='] as const);
+  const value = (table: string, c: string) => (columns.indexOf(c) === 0 ? sql.ref(`${table}.${c}`) : sql`coalesce(${sql.ref(`${table}.${c}`)}, ${sql.lit(2147483647)})`);
+  const compare = (i: number): RawBuilder<boolean> => {
+    const [t, s] = [value(target, columns[i]!), value(src, columns[i]!)];
+    if (i === columns.length - 1) return sql<boolean>`${t} ${sql.raw(holds)} ${s}`;
+    return sql<boolean>`(${t} ${sql.raw(beats)} ${s} or (${t} = ${s} and ${compare(i + 1)}))`;
+  };
+  return compare(0);
 }
 
 /** What an upsert did to its table: rows added, and existing rows whose values changed. */
@@ -60,12 +78,11 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   if (!redshift) await sql`analyze ${sql.table(src)}`.execute(db);
 
   if (rule.precedence) {
-    const { column, wins } = rule.precedence;
     await db
       .deleteFrom(src)
       .using(target)
       .where(sql<boolean>`${sql.join(on(target, src), sql` and `)}`)
-      .whereRef(`${target}.${column}`, wins === 'higher' ? '>=' : '<=', `${src}.${column}`)
+      .where(holdsItsPlace(target, src, rule.precedence.columns, rule.precedence.wins))
       .execute();
   }
 

@@ -16,13 +16,14 @@ function latestTs(db: Kysely<Database>) {
  * users: every user with a non-empty userId in any event, page views included. Name, gender and
  * level come from the user's most recent event by ts (ties: the later session, then the later item,
  * then by content);
- * a load of older events never overwrites a row taken from a newer one (precedence on last_seen_at).
+ * a load of older events never overwrites a row taken from a newer one, in the same order: (ts,
+ * session, item), kept in the row, so the result does not depend on the order files are loaded in.
  */
 export const usersRule: UpsertRule<'users'> = {
   target: 'users',
   key: ['user_id'],
-  columns: ['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_seen_at'],
-  precedence: { column: 'last_seen_at', wins: 'higher' },
+  columns: ['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_seen_at', 'last_session_id', 'last_item_in_session'],
+  precedence: { columns: ['last_seen_at', 'last_session_id', 'last_item_in_session'], wins: 'higher' },
   source: (db) =>
     db
       .selectFrom((sub) =>
@@ -36,6 +37,8 @@ export const usersRule: UpsertRule<'users'> = {
             'e.gender',
             'e.level',
             timestampFromEpochMillis(eb.ref('e.ts')).as('last_seen_at'),
+            'e.session_id as last_session_id',
+            'e.item_in_session as last_item_in_session',
             eb.fn
               .agg<number>('row_number')
               .over((o) =>
@@ -50,6 +53,6 @@ export const usersRule: UpsertRule<'users'> = {
           ])
           .as('u'),
       )
-      .select(['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_seen_at'])
+      .select(['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_seen_at', 'last_session_id', 'last_item_in_session'])
       .where('pick', '=', sql.lit(1)),
 };
