@@ -100,8 +100,13 @@ describe('sparkify plan --target redshift', () => {
     plan = await redshiftPlan(PLAN);
   });
 
-  it('matches the golden plan (UPDATE_GOLDEN=1 rewrites it)', async () => {
-    if (process.env.UPDATE_GOLDEN) await fs.writeFile(GOLDEN, plan);
+  it('matches the golden plan (UPDATE_GOLDEN=1 rewrites it, and then fails so that the diff is reviewed)', async () => {
+    if (process.env.UPDATE_GOLDEN) {
+      const before = await fs.readFile(GOLDEN, 'utf8').catch(() => '');
+      await fs.writeFile(GOLDEN, plan);
+      // A refresh never passes by itself: CI must not go green on a rewritten golden file.
+      if (before !== plan) throw new Error('golden updated, review the diff (git diff test/golden) and run again without UPDATE_GOLDEN');
+    }
     expect(plan).toBe(await fs.readFile(GOLDEN, 'utf8'));
   });
 
