@@ -59,8 +59,9 @@ async function printSummary(summary: EtlSummary, wh: Warehouse): Promise<void> {
     )}\n`,
   );
   const { plays, matched, rate } = summary.catalogue;
+  const { formatRate } = await import('../queries/index.js');
   out.write(
-    `Catalogue matches: ${matched} of ${plays} plays (${(rate * 100).toFixed(rate > 0 && rate < 0.01 ? 2 : 1)}%)` +
+    `Catalogue matches: ${matched} of ${plays} plays (${formatRate(rate)})` +
       (plays && rate < 0.5 ? ': most plays match no catalogue song, so rank songs as played (topSongs), not by catalogue.\n' : '.\n'),
   );
   if (summary.checks.length) out.write(`Checks: ${await checkTally(summary.checks, wh.target === 'postgres')}.\n`);

@@ -99,6 +99,11 @@ export async function topCatalogueSongs(db: Kysely<Database>, options: TopOption
   return topCatalogueSongsQuery(db, options).execute();
 }
 
+/** A match rate as people read it: "60.2%", with two decimals below 1% so that 1 in 6,820 is not "0.0%". */
+export function formatRate(rate: number): string {
+  return `${(rate * 100).toFixed(rate > 0 && rate < 0.01 ? 2 : 1)}%`;
+}
+
 /** The share of plays matched to the song catalogue: `{ plays, matched, rate }` (rate 0–1; 0 when there are no plays). */
 export async function catalogueMatchRate(db: Kysely<Database>, options: PeriodOptions = {}): Promise<{ plays: number; matched: number; rate: number }> {
   const row = await playsIn(db, options)

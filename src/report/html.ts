@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { formatRate } from '../queries/index.js';
 import type { ReportData } from './data.js';
 
 /** Chart.js's browser build, inlined so that the page needs no network. */
@@ -18,7 +19,6 @@ function esc(value: unknown): string {
 const inScript = (text: string) => text.replace(/<\/(script)/gi, '<\\/$1').replace(/<!--/g, '<\\!--');
 
 const WEEKDAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
-const pct = (rate: number) => `${(rate * 100).toFixed(rate < 0.01 && rate > 0 ? 2 : 1)}%`;
 
 /** The page's charts: one canvas each, drawn by Chart.js from the embedded data. */
 const CHARTS = `
@@ -97,7 +97,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 <div class="figures">
 ${figure('plays', plays, 'plays')}
 ${figure('listeners', data.listeners, 'users who played a song')}
-${figure('match-rate', pct(data.catalogue.rate), `of plays matched to the song catalogue (${data.catalogue.matched} of ${plays})`)}
+${figure('match-rate', formatRate(data.catalogue.rate), `of plays matched to the song catalogue (${data.catalogue.matched} of ${plays})`)}
 ${figure('upgraded', data.upgraded.length, 'users who upgraded from free to paid')}
 ${figure('rejected', data.health.rejectedRecords, 'rejected records in load_errors')}
 </div>

@@ -152,7 +152,7 @@ export class RedshiftEmulatorPool {
       try {
         await this.#checkLayoutColumns(raw, ddl.layout);
       } catch (error) {
-        await raw(`drop table if exists ${quoteIdent(ddl.layout.table)}`);
+        await raw(`drop table if exists ${pg.escapeIdentifier(ddl.layout.table)}`);
         throw error;
       }
       if (!ddl.temporary) await this.#saveLayout(raw, ddl.layout, false);
@@ -195,7 +195,7 @@ export class RedshiftEmulatorPool {
     if (!named.length) return;
     const { rows } = await raw(
       `select attname from pg_attribute where attrelid = to_regclass($1) and attnum > 0 and not attisdropped`,
-      [quoteIdent(layout.table)],
+      [pg.escapeIdentifier(layout.table)],
     );
     const columns = new Set(rows.map((r: { attname: string }) => r.attname));
     const missing = named.find((c) => !columns.has(c));
@@ -227,7 +227,7 @@ export class RedshiftEmulatorPool {
 
     // The COPY has begun loading: from here its id is the session's latest, even if it fails.
     // (The table id is read on the caller's session, which sees its own uncommitted and temporary tables.)
-    const table = await raw(`select coalesce(to_regclass($1)::oid::integer, 0) as tbl`, [quoteIdent(copy.table)]);
+    const table = await raw(`select coalesce(to_regclass($1)::oid::integer, 0) as tbl`, [pg.escapeIdentifier(copy.table)]);
     const { rows } = await this.#side.query<{ id: string }>(`select nextval('${s}.query_ids') as id`);
     const queryId = Number(rows[0]!.id);
     session.lastCopyId = queryId;
@@ -240,7 +240,7 @@ export class RedshiftEmulatorPool {
     }
     if (outcome.rows.length) {
       const stream = (client as unknown as { query: (s: unknown) => NodeJS.WritableStream }).query(
-        copyFrom(`copy ${quoteIdent(copy.table)} (${columns.map((c) => quoteIdent(c.name)).join(', ')}) from stdin`),
+        copyFrom(`copy ${pg.escapeIdentifier(copy.table)} (${columns.map((c) => pg.escapeIdentifier(c.name)).join(', ')}) from stdin`),
       ) as unknown as import('node:stream').Writable;
       const done = finished(stream);
       for (let i = 0; i < outcome.rows.length; i += 10_000) stream.write(outcome.rows.slice(i, i + 10_000).join(''));
@@ -299,8 +299,5 @@ export class RedshiftEmulatorPool {
   }
 }
 
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
 
 export { CopyError, RedshiftUnsupportedError };

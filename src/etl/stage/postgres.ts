@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { availableParallelism } from 'node:os';
 import { finished } from 'node:stream/promises';
-import type pg from 'pg';
+import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LINEAGE_COLUMNS, type SourceSpec } from '../../types/raw.js';
 import { type DataFile, isSmall, readAhead } from '../read/files.js';
@@ -69,11 +69,11 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
   const parsers = workers > 0 ? new ParsePool(workers) : undefined;
   try {
     await client.query('begin');
-    for (const { source } of inputs) await client.query(`truncate table ${quoteIdent(source.table)}`);
+    for (const { source } of inputs) await client.query(`truncate table ${pg.escapeIdentifier(source.table)}`);
     for (const input of inputs) await copySource(client, input, result, options, parsers);
     await client.query('commit');
     // Statistics for the transforms' planner: without them it guesses and picks nested loops.
-    for (const { source } of inputs) await client.query(`analyze ${quoteIdent(source.table)}`);
+    for (const { source } of inputs) await client.query(`analyze ${pg.escapeIdentifier(source.table)}`);
   } catch (error) {
     await client.query('rollback').catch(() => {});
     throw error;
@@ -105,8 +105,8 @@ async function copySource(
   options: StageOptions,
   pool: ParsePool | undefined,
 ) {
-  const columns = [...source.fields.map((f) => f.column), ...LINEAGE_COLUMNS].map(quoteIdent).join(', ');
-  const copy = client.query(copyFrom(`copy ${quoteIdent(source.table)} (${columns}) from stdin`));
+  const columns = [...source.fields.map((f) => f.column), ...LINEAGE_COLUMNS].map(pg.escapeIdentifier).join(', ');
+  const copy = client.query(copyFrom(`copy ${pg.escapeIdentifier(source.table)} (${columns}) from stdin`));
   const copyDone = finished(copy);
   copyDone.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
   // Rows are coalesced into writes of ~256 KiB: a song file gives one short row, and a socket
@@ -182,7 +182,3 @@ async function copySource(
   }
 }
 
-/** Quotes an identifier from our own schema (never user input) for the few raw statements here. */
-function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
-}
