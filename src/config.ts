@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import type { IamLogin } from './db/redshift/iam.js';
 import { iamRoleArn, region, s3Uri } from './db/redshift/values.js';
 
 /** Where a Redshift warehouse is and how it loads (from the environment or `<home>/redshift.json`). */
@@ -8,8 +9,14 @@ export interface RedshiftConfig {
   host: string;
   port: number;
   database: string;
+  /** The database user: named for password logins; with IAM, empty until minted (unless REDSHIFT_USER names one). */
   user: string;
+  /** Empty with IAM: minted logins live in memory only. */
   password: string;
+  /** How to log in (`REDSHIFT_AUTH`): a stored password, or short-lived IAM credentials. */
+  auth: 'password' | 'iam';
+  /** The credential API and its arguments when `auth` is 'iam'. */
+  iam?: IamLogin;
   /** TLS is on unless the URL says sslmode=disable (only for tests against a local stand-in). */
   ssl: boolean;
   /** The role COPY assumes to read S3. */
@@ -27,6 +34,10 @@ export interface EmulatorConfig {
   flavour: 'serverless' | 'provisioned';
   /** Which reading of PG_LAST_COPY_ID's page the emulation follows (tests set it; see EmulatorOptions). */
   copyIdOnRollback?: 'kept' | 'restored';
+  /** The IAM identity IAM logins map from (`SPARKIFY_EMULATOR_IDENTITY`, an IAM user or role ARN). */
+  identity: string;
+  /** Tests only: every minted login lives this long, to see refreshes within a test. */
+  credentialLifetimeMs?: number;
 }
 
 /** Settings read from the environment; every command and `connect()` share them. */
@@ -58,6 +69,7 @@ const postgresUrl = z
 const schema = z.object({
   SPARKIFY_TARGET: z.enum(['postgres', 'redshift', 'redshift-emulator'], { message: 'must be postgres, redshift or redshift-emulator' }).optional(),
   SPARKIFY_S3_ROOT: z.string().min(1, 'must not be empty').optional(),
+  SPARKIFY_EMULATOR_IDENTITY: z.string().regex(/^arn:aws:(iam::\d{12}:(user|role)\/|sts::\d{12}:assumed-role\/)[\w+=,.@\/-]+$/, 'must be an IAM user or role ARN').optional(),
   SPARKIFY_REDSHIFT_FLAVOUR: z.enum(['serverless', 'provisioned'], { message: 'must be serverless or provisioned' }).optional(),
   REDSHIFT_URL: postgresUrl.optional(),
   REDSHIFT_HOST: z.string().regex(/^[\w.-]+$/, 'must be a host name').optional(),
@@ -65,6 +77,11 @@ const schema = z.object({
   REDSHIFT_DATABASE: z.string().regex(/^\w+$/, 'must be a database name').optional(),
   REDSHIFT_USER: z.string().min(1).optional(),
   REDSHIFT_PASSWORD: z.string().min(1).optional(),
+  REDSHIFT_AUTH: z.enum(['password', 'iam'], { message: 'must be password or iam' }).optional(),
+  REDSHIFT_CLUSTER: z.string().regex(/^[a-z][a-z0-9-]{0,62}$/, 'must be a cluster identifier like sparkify-dwh').optional(),
+  REDSHIFT_WORKGROUP: z.string().regex(/^[a-z0-9-]{3,64}$/, 'must be a Serverless workgroup name like sparkify-dwh').optional(),
+  REDSHIFT_AUTO_CREATE: z.enum(['true', 'false'], { message: 'must be true or false' }).optional(),
+  REDSHIFT_IAM_DURATION: z.coerce.number().int().min(900, 'must be 900 to 3600 seconds').max(3600, 'must be 900 to 3600 seconds').optional(),
   REDSHIFT_IAM_ROLE: z.string().refine(ok(iamRoleArn), 'must be an IAM role ARN like arn:aws:iam::123456789012:role/name').optional(),
   AWS_REGION: z.string().refine(ok(region), 'must be a region like us-west-2').optional(),
   SPARKIFY_S3_STAGING: z.string().refine(ok(s3Uri), 'must be an s3:// prefix like s3://bucket/staging/').optional(),
@@ -119,7 +136,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
     redshift: s.SPARKIFY_TARGET === 'redshift' ? redshiftSettings(s) : s.SPARKIFY_TARGET === 'redshift-emulator' ? emulatedSettings(s) : undefined,
     emulator:
       s.SPARKIFY_TARGET === 'redshift-emulator'
-        ? { s3Root: path.resolve(cwd, s.SPARKIFY_S3_ROOT ?? path.join(home, 's3')), flavour: s.SPARKIFY_REDSHIFT_FLAVOUR ?? 'serverless' }
+        ? {
+            s3Root: path.resolve(cwd, s.SPARKIFY_S3_ROOT ?? path.join(home, 's3')),
+            flavour: s.SPARKIFY_REDSHIFT_FLAVOUR ?? 'serverless',
+            identity: s.SPARKIFY_EMULATOR_IDENTITY ?? 'arn:aws:iam::000000000000:role/sparkify-etl',
+          }
         : undefined,
     home,
     databaseUrl: s.DATABASE_URL,
@@ -145,12 +166,17 @@ export function maskUrl(url: string): string {
 
 /** The emulation's loading settings: the same variables as Redshift's, with local defaults. */
 function emulatedSettings(s: z.infer<typeof schema>): RedshiftConfig {
+  const auth = s.REDSHIFT_AUTH ?? 'password';
+  const serverless = (s.SPARKIFY_REDSHIFT_FLAVOUR ?? 'serverless') === 'serverless';
+  const name = serverless ? (s.REDSHIFT_WORKGROUP ?? 'sparkify-emulator') : (s.REDSHIFT_CLUSTER ?? 'sparkify-emulator');
   return {
     host: 'emulator',
     port: 0,
     database: 'emulator',
-    user: 'emulator',
+    user: auth === 'iam' ? (s.REDSHIFT_USER ?? '') : 'emulator',
     password: '',
+    auth,
+    iam: auth === 'iam' ? iamLogin(s, serverless, name, 'emulator', s.AWS_REGION ?? 'us-west-2') : undefined,
     ssl: false,
     iamRole: s.REDSHIFT_IAM_ROLE ?? 'arn:aws:iam::000000000000:role/sparkify-emulator',
     region: s.AWS_REGION ?? 'us-west-2',
@@ -160,30 +186,65 @@ function emulatedSettings(s: z.infer<typeof schema>): RedshiftConfig {
 
 /** The Redshift connection, from REDSHIFT_URL or the separate settings; names any that is missing. */
 function redshiftSettings(s: z.infer<typeof schema>): RedshiftConfig {
-  const common = { iamRole: s.REDSHIFT_IAM_ROLE, region: s.AWS_REGION, s3Staging: s.SPARKIFY_S3_STAGING };
-  if (s.REDSHIFT_URL) {
-    const u = new URL(s.REDSHIFT_URL);
-    return {
-      host: u.hostname,
-      port: Number(u.port || 5439),
-      database: u.pathname.slice(1) || 'dev',
-      user: decodeURIComponent(u.username),
-      password: decodeURIComponent(u.password),
-      ssl: u.searchParams.get('sslmode') !== 'disable',
-      ...common,
-    };
-  }
-  const missing = (['REDSHIFT_HOST', 'REDSHIFT_USER', 'REDSHIFT_PASSWORD'] as const).filter((k) => !s[k]);
+  const auth = s.REDSHIFT_AUTH ?? 'password';
+  const url = s.REDSHIFT_URL ? new URL(s.REDSHIFT_URL) : undefined;
+  const host = url?.hostname ?? s.REDSHIFT_HOST;
+  const user = url ? decodeURIComponent(url.username) : (s.REDSHIFT_USER ?? '');
+  const password = url ? decodeURIComponent(url.password) : (s.REDSHIFT_PASSWORD ?? '');
+  const needed = auth === 'iam' ? (['REDSHIFT_HOST'] as const) : (['REDSHIFT_HOST', 'REDSHIFT_USER', 'REDSHIFT_PASSWORD'] as const);
+  const missing = url ? [] : needed.filter((k) => !s[k]);
   if (missing.length) {
-    throw new ConfigError(`Invalid configuration: SPARKIFY_TARGET=redshift needs REDSHIFT_URL, or ${missing.join(', ')} (missing)`);
+    const other = auth === 'iam' ? '' : ' (or REDSHIFT_AUTH=iam to log in with short-lived IAM credentials)';
+    throw new ConfigError(`Invalid configuration: SPARKIFY_TARGET=redshift needs REDSHIFT_URL, or ${missing.join(', ')} (missing)${other}`);
+  }
+  const database = (url ? url.pathname.slice(1) : s.REDSHIFT_DATABASE) || 'dev';
+  const endpoint = parseEndpoint(host!);
+  const awsRegion = s.AWS_REGION ?? endpoint?.region;
+  let iam: IamLogin | undefined;
+  if (auth === 'iam') {
+    const serverless = Boolean(s.REDSHIFT_WORKGROUP) || (!s.REDSHIFT_CLUSTER && endpoint?.kind === 'workgroup');
+    const name = serverless ? (s.REDSHIFT_WORKGROUP ?? endpoint?.name) : (s.REDSHIFT_CLUSTER ?? endpoint?.name);
+    if (!name) throw new ConfigError('Invalid configuration: REDSHIFT_AUTH=iam needs REDSHIFT_CLUSTER (a provisioned cluster) or REDSHIFT_WORKGROUP (Serverless): the host is not an AWS endpoint they can be read from');
+    if (!awsRegion) throw new ConfigError('Invalid configuration: REDSHIFT_AUTH=iam needs AWS_REGION (the host does not name its region)');
+    iam = iamLogin(s, serverless, name, database, awsRegion);
   }
   return {
-    host: s.REDSHIFT_HOST!,
-    port: s.REDSHIFT_PORT ?? 5439,
-    database: s.REDSHIFT_DATABASE ?? 'dev',
-    user: s.REDSHIFT_USER!,
-    password: s.REDSHIFT_PASSWORD!,
-    ssl: true,
-    ...common,
+    host: host!,
+    port: Number(url?.port || s.REDSHIFT_PORT || 5439),
+    database,
+    user: auth === 'iam' ? (s.REDSHIFT_USER ?? '') : user,
+    password: auth === 'iam' ? '' : password,
+    auth,
+    iam,
+    ssl: url ? url.searchParams.get('sslmode') !== 'disable' : true,
+    iamRole: s.REDSHIFT_IAM_ROLE,
+    region: awsRegion,
+    s3Staging: s.SPARKIFY_S3_STAGING,
   };
+}
+
+/** Which credential API an IAM login uses: REDSHIFT_USER picks GetClusterCredentials (clusters only). */
+function iamLogin(s: z.infer<typeof schema>, serverless: boolean, name: string, database: string, region: string): IamLogin {
+  const durationSeconds = s.REDSHIFT_IAM_DURATION ?? 3600;
+  if (serverless) {
+    if (s.REDSHIFT_USER) {
+      throw new ConfigError('Invalid configuration: REDSHIFT_USER cannot choose the user of a Serverless IAM login (GetCredentials maps your IAM identity): unset it, or use REDSHIFT_AUTH=password');
+    }
+    return { api: 'GetCredentials', workgroup: name, database, region, durationSeconds };
+  }
+  if (s.REDSHIFT_USER) {
+    return { api: 'GetClusterCredentials', cluster: name, database, region, durationSeconds, user: s.REDSHIFT_USER, autoCreate: s.REDSHIFT_AUTO_CREATE === 'true' };
+  }
+  return { api: 'GetClusterCredentialsWithIAM', cluster: name, database, region, durationSeconds };
+}
+
+/**
+ * What an AWS endpoint names: <cluster>.<id>.<region>.redshift.amazonaws.com, or
+ * <workgroup>.<account>.<region>.redshift-serverless.amazonaws.com
+ * (https://docs.aws.amazon.com/redshift/latest/mgmt/serverless-connecting.html).
+ */
+export function parseEndpoint(host: string): { kind: 'cluster' | 'workgroup'; name: string; region: string } | undefined {
+  const m = /^([a-z0-9-]+)\.[a-z0-9]+\.([a-z]{2}(?:-[a-z]+)+-\d)\.(redshift|redshift-serverless)\.amazonaws\.com(?:\.cn)?$/.exec(host.toLowerCase());
+  if (!m) return undefined;
+  return { kind: m[3] === 'redshift' ? 'cluster' : 'workgroup', name: m[1]!, region: m[2]! };
 }

@@ -20,6 +20,8 @@ export interface ConnectOptions {
   config?: Partial<Config>;
   /** Receives lines such as "Embedded PostgreSQL listening on …". */
   log?: (line: string) => void;
+  /** Every transaction READ ONLY: the session can never change the warehouse (for analysts; pair it with a sparkify_reader login). */
+  readOnly?: boolean;
 }
 
 /**
@@ -31,7 +33,7 @@ export interface ConnectOptions {
 export function connect(options: ConnectOptions = {}): Kysely<Database> {
   const config = { ...loadConfig(), ...options.config };
   if (options.home) config.home = path.resolve(options.home);
-  return openWarehouse({ config, log: options.log, existingOnly: true }).db;
+  return openWarehouse({ config, log: options.log, existingOnly: true, readOnly: options.readOnly }).db;
 }
 
 export * from './queries/index.js';

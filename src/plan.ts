@@ -66,6 +66,7 @@ export async function redshiftPlan(options: RedshiftPlanOptions): Promise<string
       database: 'dev',
       user: 'plan',
       password: '',
+      auth: 'password',
       ssl: true,
       iamRole: iamRoleArn(options.iamRole),
       region: checkRegion(options.region),

@@ -173,7 +173,7 @@ describe('Redshift staging from local files', () => {
     home: '',
     songsDir: '',
     logsDir: '',
-    redshift: { host: 'h', port: 5439, database: 'dev', user: 'u', password: 'p', ssl: true, iamRole: PLAN.iamRole, region: PLAN.region, s3Staging: 's3://stage-bucket/sparkify' },
+    redshift: { host: 'h', port: 5439, database: 'dev', user: 'u', password: 'p', auth: 'password', ssl: true, iamRole: PLAN.iamRole, region: PLAN.region, s3Staging: 's3://stage-bucket/sparkify' },
   };
 
   it('validates local files, uploads the good records of new and changed ones (not unchanged ones) gzip\'d, writes a manifest per source and the JSONPaths file, and COPYs through them', async () => {

@@ -59,6 +59,9 @@ function connectionProblem(error: Coded, { warehouse }: ErrorContext): string | 
   switch (code) {
     case '28P01':
     case '28000':
+      if (warehouse?.includes('IAM login')) {
+        return `The IAM login was refused${at}: ${error.message}. A named user (REDSHIFT_USER) must exist unless REDSHIFT_AUTO_CREATE=true; check REDSHIFT_CLUSTER or REDSHIFT_WORKGROUP and the database name.`;
+      }
       return `Authentication failed${at}: ${error.message}. Check the user and password in DATABASE_URL.`;
     case '3D000':
       return `${capitalise(error.message)}${at}. Create it (e.g. createdb) or fix the database name in DATABASE_URL.`;

@@ -27,7 +27,16 @@ export function migrator(db: Kysely<any>): Migrator {
 
 /** Applies pending migrations; throws with the failing migration's name and error. */
 export async function migrateToLatest(db: Kysely<any>): Promise<string[]> {
-  return unwrap(await migrator(db).migrateToLatest());
+  const result = await migrator(db).migrateToLatest();
+  // Groups are server-wide: a migration of another database may create ours between our check and
+  // our CREATE. The transaction rolled back; the second attempt finds the group.
+  if (isConcurrentGroupCreation(result.error)) return unwrap(await migrator(db).migrateToLatest());
+  return unwrap(result);
+}
+
+function isConcurrentGroupCreation(error: unknown): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  return e?.code === '42710' || (e?.code === '23505' && /pg_authid/.test(e.message ?? ''));
 }
 
 /** Reverts the most recent migration. */

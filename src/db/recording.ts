@@ -88,6 +88,7 @@ export function recordingWarehouse(config: Config): Warehouse & { statements: Re
     objectStore,
     pool: async () => pool,
     describe: () => 'Redshift (plan only: nothing is sent)',
+    mintedLogins: () => 0,
     destroy: async () => {},
     statements,
   };

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { type Config, loadConfig } from '../../src/config.js';
 import { openWarehouse, type Warehouse } from '../../src/db/connection.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
+import { ensureReaderGroup } from '../../src/db/access.js';
+import { Kysely, PostgresDialect } from 'kysely';
 
 /** A fresh database on the shared test server: its URL, and a way to drop it. */
 export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
@@ -36,6 +38,10 @@ export interface TestTarget {
   /** The S3 stand-in's folder (default: a fresh temporary one). */
   s3Root?: string;
   copyIdOnRollback?: 'kept' | 'restored';
+  /** More settings, as environment variables (e.g. REDSHIFT_AUTH=iam, REDSHIFT_USER). */
+  env?: Record<string, string>;
+  /** IAM logins on the emulation live this long (tests of refreshes). */
+  credentialLifetimeMs?: number;
 }
 
 /** A migrated warehouse in a fresh database; `close()` destroys it and drops the database. */
@@ -46,8 +52,11 @@ export async function openTestWarehouse(
   const emulated = options.target === 'redshift-emulator';
   const s3Root = emulated ? (options.s3Root ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-s3-')))) : undefined;
   const env = emulated ? { SPARKIFY_TARGET: 'redshift-emulator', SPARKIFY_REDSHIFT_FLAVOUR: options.flavour ?? 'serverless', SPARKIFY_S3_ROOT: s3Root } : {};
-  const config: Config = { ...loadConfig({ DATABASE_URL: url, ...env }, '/'), songsDir: '/nonexistent', logsDir: '/nonexistent' };
+  const config: Config = { ...loadConfig({ DATABASE_URL: url, ...env, ...options.env }, '/'), songsDir: '/nonexistent', logsDir: '/nonexistent' };
   if (config.emulator && options.copyIdOnRollback) config.emulator.copyIdOnRollback = options.copyIdOnRollback;
+  if (config.emulator) config.emulator.credentialLifetimeMs = options.credentialLifetimeMs;
+  // An IAM login is no superuser: an administrator creates the reader group first, as provision does.
+  if (config.redshift?.auth === 'iam') await asAdmin(url, (c) => ensureReaderGroup(c));
   const wh = openWarehouse({ config });
   if (options.migrate !== false) await migrateToLatest(wh.db);
   return {
@@ -60,6 +69,16 @@ export async function openTestWarehouse(
       if (s3Root && !options.s3Root) await fs.rm(s3Root, { recursive: true, force: true });
     },
   };
+}
+
+/** Runs `work` on a Kysely handle logged in as the test server's superuser, on the database at `url`. */
+export async function asAdmin<T>(url: string, work: (db: Kysely<any>) => Promise<T>): Promise<T> {
+  const db = new Kysely<any>({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }) });
+  try {
+    return await work(db);
+  } finally {
+    await db.destroy();
+  }
 }
 
 /** A migrated warehouse loaded with the real sample, or with generated data where the sample is absent. */

@@ -43,20 +43,26 @@ export class RedshiftEmulatorPool {
   readonly s3: LocalS3;
   readonly #base: pg.Pool;
   readonly #side: pg.Pool;
+  readonly #admin?: pg.Pool;
   readonly #options: EmulatorOptions;
   readonly #sessions = new WeakMap<pg.PoolClient, Session>();
   #ready?: Promise<void>;
 
-  constructor(base: pg.Pool, options: EmulatorOptions) {
+  /**
+   * @param base the sessions' pool (logged in as the user Redshift would see)
+   * @param admin a superuser pool for the emulation's own tables, when the sessions are not superusers
+   */
+  constructor(base: pg.Pool, options: EmulatorOptions, admin?: pg.Pool) {
     this.#base = base;
     this.#options = options;
     this.s3 = new LocalS3(options.s3Root);
     // System-table rows are written outside the caller's transaction, as Redshift's are: a failed
     // COPY's rejects must survive its rollback.
-    const { options: baseOptions } = base as unknown as { options: pg.PoolConfig };
+    const { options: baseOptions } = (admin ?? base) as unknown as { options: pg.PoolConfig };
     // (pg keeps the password out of the options' enumerable keys, so it is copied by name.)
     this.#side = new pg.Pool({ ...baseOptions, password: baseOptions.password, max: 1 });
     this.#side.on('error', () => {});
+    this.#admin = admin;
   }
 
   /** A session: a pooled PostgreSQL connection whose queries go through the emulation. */
@@ -113,6 +119,8 @@ export class RedshiftEmulatorPool {
   async end(): Promise<void> {
     await this.#side.end().catch(() => {});
     await this.#base.end();
+    // The admin pool last: ending it may stop the embedded server the others used.
+    await this.#admin?.end();
   }
 
   async #run(

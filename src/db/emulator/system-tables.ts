@@ -18,6 +18,9 @@ export type RedshiftFlavour = 'serverless' | 'provisioned';
  */
 export async function createSystemTables(client: pg.ClientBase): Promise<void> {
   const s = EMULATOR_SCHEMA;
+  // Set up already (the last step below is done): a login that may not create them need not try.
+  const { rows } = await client.query(`select to_regclass('${s}.table_layout') is not null and has_table_privilege('public', '${s}.table_layout', 'insert') as done`);
+  if (rows[0]?.done) return;
   await client.query('select pg_advisory_lock(724177)');
   try {
     await client.query(`create schema if not exists ${s}`);
@@ -40,6 +43,15 @@ export async function createSystemTables(client: pg.ClientBase): Promise<void> {
     // COPY's failure must abort the caller's transaction as Redshift's does: raising from SQL does that.
     await client.query(`create or replace function ${s}.fail(message text) returns void language plpgsql as
       $$ begin raise exception using message = message, errcode = 'XX000'; end $$`);
+    // Logins other than the admin (IAM-minted, readers): the system views are visible to all users
+    // (each SYS_/STL_ page says so; Redshift shows a regular user only its own rows, which the
+    // emulation does not filter), and a session's DDL records its table's layout in its transaction.
+    await client.query(`grant usage on schema ${s} to public`);
+    await client.query(`grant select on all tables in schema ${s} to public`);
+    await client.query(`grant insert, update on ${s}.table_layout to public`);
+    // "By default, all users have CREATE and USAGE privileges on the PUBLIC schema of a database"
+    // (https://docs.aws.amazon.com/redshift/latest/dg/r_Schemas_and_tables.html); PostgreSQL 15 took CREATE away.
+    await client.query('grant create on schema public to public');
   } finally {
     await client.query('select pg_advisory_unlock(724177)');
   }

@@ -1,0 +1,51 @@
+import { type Kysely, sql } from 'kysely';
+
+/** The group analysts' logins join: SELECT on the star tables and nothing else. */
+export const READER_GROUP = 'sparkify_reader';
+
+/** The tables a reader may read: the star schema, never staging or the bookkeeping (raw rejected records). */
+export const STAR_TABLES = ['songplays', 'users', 'songs', 'artists', 'time'] as const;
+
+/** Access control needs a privilege the login lacks; the message says who can do it. */
+export class AccessError extends Error {
+  override name = 'AccessError';
+}
+
+const code = (error: unknown) => (error as { code?: string }).code;
+
+/**
+ * Creates the reader group unless it exists. Groups, with the same statements on PostgreSQL and
+ * Redshift (https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_GROUP.html); they are
+ * server-wide, so another database's warehouse may have created it already.
+ */
+export async function ensureReaderGroup(db: Kysely<any>): Promise<void> {
+  const { rows } = await sql`select 1 as found from pg_group where groname = ${READER_GROUP}`.execute(db);
+  if (rows.length) return;
+  try {
+    await sql`create group ${sql.id(READER_GROUP)}`.execute(db);
+  } catch (error) {
+    if (code(error) !== '42501') throw error;
+    throw new AccessError(
+      `creating the group ${READER_GROUP} needs a superuser (Redshift) or CREATEROLE (PostgreSQL), which this login lacks: ` +
+        `have an administrator run "create group ${READER_GROUP};" once (provision does it for the warehouses it creates), then migrate again`,
+    );
+  }
+}
+
+/** Lets the group read the star tables (run by their owner, at every migration that adds one). */
+export async function grantStarToReaders(db: Kysely<any>): Promise<void> {
+  for (const table of STAR_TABLES) await sql`grant select on table ${sql.table(table)} to group ${sql.id(READER_GROUP)}`.execute(db);
+}
+
+/** Adds a database user to the reader group: `sparkify grant-reader <user>`. */
+export async function grantReader(db: Kysely<any>, user: string): Promise<void> {
+  const { rows } = await sql`select 1 as found from pg_user where usename = ${user}`.execute(db);
+  if (!rows.length) throw new AccessError(`there is no database user ${JSON.stringify(user)}: create it first (create user … password …), then run grant-reader again`);
+  await ensureReaderGroup(db);
+  try {
+    await sql`alter group ${sql.id(READER_GROUP)} add user ${sql.id(user)}`.execute(db);
+  } catch (error) {
+    if (code(error) !== '42501') throw error;
+    throw new AccessError(`adding ${user} to ${READER_GROUP} needs a superuser (Redshift) or CREATEROLE (PostgreSQL): run grant-reader as the administrator`);
+  }
+}
