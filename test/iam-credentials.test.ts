@@ -26,6 +26,14 @@ afterAll(() => {
 const CLUSTER_HOST = 'sparkify-dwh.c1a2b3c4d5e6.us-west-2.redshift.amazonaws.com';
 const SERVERLESS_HOST = 'sparkify-dwh.123456789012.eu-central-1.redshift-serverless.amazonaws.com';
 const config = (env: Record<string, string>) => loadConfig({ SPARKIFY_TARGET: 'redshift', REDSHIFT_AUTH: 'iam', ...env }, '/');
+/** The error a promise rejects with (a resolved one fails the test). */
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (e: unknown) => e as Error,
+  );
 const inMinutes = (m: number, from = Date.now()) => new Date(from + m * 60_000);
 
 describe('which credential API an IAM login uses, from the configuration', () => {
@@ -88,7 +96,7 @@ describe('minting (AWS mocked)', () => {
       });
     redshift.on(GetClusterCredentialsWithIAMCommand).rejects(denied('redshift:GetClusterCredentialsWithIAM', 'arn:aws:redshift:us-west-2:123456789012:dbname:sparkify-dwh/sparkify'));
     const login: IamLogin = { api: 'GetClusterCredentialsWithIAM', cluster: 'sparkify-dwh', database: 'sparkify', region: 'us-west-2', durationSeconds: 3600 };
-    const error = await iamMint(login, clients)().catch((e: unknown) => e as Error);
+    const error = await iamMint(login, clients)());
     expect(error).toBeInstanceOf(IamNotAuthorisedError);
     expect(error.message).toMatch(/^not authorised to GetClusterCredentialsWithIAM on cluster sparkify-dwh: add this statement to your IAM policy/);
     const statement = JSON.parse(error.message.slice(error.message.indexOf('{')));
@@ -97,14 +105,12 @@ describe('minting (AWS mocked)', () => {
     expect(explain(error).message).toBe(error.message);
 
     serverless.on(GetCredentialsCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
-    const sls = await iamMint({ api: 'GetCredentials', workgroup: 'wg', database: 'dev', region: 'eu-west-1', durationSeconds: 900 }, clients)().catch((e: unknown) => e as Error);
+    const sls = await iamMint({ api: 'GetCredentials', workgroup: 'wg', database: 'dev', region: 'eu-west-1', durationSeconds: 900 }, clients)());
     expect(sls.message).toMatch(/not authorised to GetCredentials on workgroup wg/);
     expect(JSON.parse(sls.message.slice(sls.message.indexOf('{')))).toMatchObject({ Action: 'redshift-serverless:GetCredentials' });
 
     redshift.on(GetClusterCredentialsCommand).rejects(Object.assign(new Error('x'), { name: 'UnauthorizedOperation' }));
-    const named = await iamMint({ api: 'GetClusterCredentials', cluster: 'c', database: 'd', region: 'us-west-2', durationSeconds: 900, user: 'etl', autoCreate: true }, clients)().catch(
-      (e: unknown) => e as Error,
-    );
+    const named = await iamMint({ api: 'GetClusterCredentials', cluster: 'c', database: 'd', region: 'us-west-2', durationSeconds: 900, user: 'etl', autoCreate: true }, clients)());
     expect(JSON.parse(named.message.slice(named.message.indexOf('{')))).toEqual({
       Effect: 'Allow',
       Action: ['redshift:GetClusterCredentials', 'redshift:CreateClusterUser'],
@@ -204,7 +210,7 @@ describe('the Redshift target logging in with minted credentials (AWS mocked, Po
     const error = await sql`select 1`.execute(failing.db).then(() => undefined, (e: unknown) => e);
     await failing.destroy();
     expect(error).toBeDefined();
-    report(error, { warehouse: failing.describe() }, true, (s) => void lines.push(s));
+    report(error, { warehouse: failing.describe() }, true, (s) => lines.push(s) > 0);
     const output = lines.join('\n');
     expect(output).toContain('The IAM login was refused');
     expect(output).not.toContain(password);

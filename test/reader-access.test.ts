@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { grantReader } from '../src/db/access.js';
 import { openWarehouse, type Warehouse } from '../src/db/connection.js';
 import { loadConfig } from '../src/config.js';
@@ -14,6 +14,14 @@ import { writeTree } from './helpers/files.js';
 
 type TestWarehouse = Awaited<ReturnType<typeof openTestWarehouse>>;
 const BOOKKEEPING = ['load_errors', 'loaded_files', 'etl_runs', 'etl_run_files', 'staging_events', 'staging_songs'] as const;
+
+/** Drops a login made by a test (roles are server-wide, so they outlive the test's database). */
+async function dropRole(user: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: inject('adminUrl') });
+  await admin.connect();
+  await admin.query(`drop role if exists ${pg.escapeIdentifier(user)}`);
+  await admin.end();
+}
 
 /** The error code a statement fails with, or 'ok'. */
 async function outcome(wh: Warehouse, statement: string): Promise<string> {
@@ -48,10 +56,7 @@ describe.each(['postgres', 'redshift-emulator'] as const)('a sparkify_reader log
   });
   afterAll(async () => {
     await wh?.close();
-    const admin = new pg.Client({ connectionString: (await import('vitest')).inject('adminUrl') });
-    await admin.connect();
-    await admin.query(`drop role if exists ${user}`);
-    await admin.end();
+    await dropRole(user);
   });
 
   it('may read the star tables once granted, and only then', async () => {
@@ -110,10 +115,7 @@ describe('sparkify grant-reader', () => {
   });
   afterAll(async () => {
     await wh?.close();
-    const admin = new pg.Client({ connectionString: (await import('vitest')).inject('adminUrl') });
-    await admin.connect();
-    await admin.query(`drop role if exists ${user}`);
-    await admin.end();
+    await dropRole(user);
   });
 
   it('adds an existing user to sparkify_reader, and says what to do for one that does not exist', async () => {
