@@ -96,7 +96,7 @@ describe('minting (AWS mocked)', () => {
       });
     redshift.on(GetClusterCredentialsWithIAMCommand).rejects(denied('redshift:GetClusterCredentialsWithIAM', 'arn:aws:redshift:us-west-2:123456789012:dbname:sparkify-dwh/sparkify'));
     const login: IamLogin = { api: 'GetClusterCredentialsWithIAM', cluster: 'sparkify-dwh', database: 'sparkify', region: 'us-west-2', durationSeconds: 3600 };
-    const error = await iamMint(login, clients)());
+    const error = await failure(iamMint(login, clients)());
     expect(error).toBeInstanceOf(IamNotAuthorisedError);
     expect(error.message).toMatch(/^not authorised to GetClusterCredentialsWithIAM on cluster sparkify-dwh: add this statement to your IAM policy/);
     const statement = JSON.parse(error.message.slice(error.message.indexOf('{')));
@@ -105,12 +105,12 @@ describe('minting (AWS mocked)', () => {
     expect(explain(error).message).toBe(error.message);
 
     serverless.on(GetCredentialsCommand).rejects(Object.assign(new Error('not authorized'), { name: 'AccessDeniedException' }));
-    const sls = await iamMint({ api: 'GetCredentials', workgroup: 'wg', database: 'dev', region: 'eu-west-1', durationSeconds: 900 }, clients)());
+    const sls = await failure(iamMint({ api: 'GetCredentials', workgroup: 'wg', database: 'dev', region: 'eu-west-1', durationSeconds: 900 }, clients)());
     expect(sls.message).toMatch(/not authorised to GetCredentials on workgroup wg/);
     expect(JSON.parse(sls.message.slice(sls.message.indexOf('{')))).toMatchObject({ Action: 'redshift-serverless:GetCredentials' });
 
     redshift.on(GetClusterCredentialsCommand).rejects(Object.assign(new Error('x'), { name: 'UnauthorizedOperation' }));
-    const named = await iamMint({ api: 'GetClusterCredentials', cluster: 'c', database: 'd', region: 'us-west-2', durationSeconds: 900, user: 'etl', autoCreate: true }, clients)());
+    const named = await failure(iamMint({ api: 'GetClusterCredentials', cluster: 'c', database: 'd', region: 'us-west-2', durationSeconds: 900, user: 'etl', autoCreate: true }, clients)());
     expect(JSON.parse(named.message.slice(named.message.indexOf('{')))).toEqual({
       Effect: 'Allow',
       Action: ['redshift:GetClusterCredentials', 'redshift:CreateClusterUser'],
