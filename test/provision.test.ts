@@ -58,7 +58,7 @@ describe('provisioning (AWS mocked)', () => {
     redshift.on(CreateClusterCommand).resolves({ Cluster: { ...available, ClusterStatus: 'creating', Endpoint: undefined } });
     ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({});
 
-    await provision(aws, options({ publicFrom: '203.0.113.7' }), home, log);
+    await provision(aws, options({ publicFrom: '203.0.113.7', auth: 'password' }), home, log);
 
     const create = redshift.commandCalls(CreateClusterCommand)[0]!.args[0].input;
     expect(create).toMatchObject({ ClusterIdentifier: 'sparkify-dwh', Encrypted: true, PubliclyAccessible: true, IamRoles: [ROLE_ARN], ClusterType: 'multi-node', NumberOfNodes: 2 });
@@ -102,7 +102,7 @@ describe('provisioning (AWS mocked)', () => {
     iam.on(PutRolePolicyCommand).resolves({});
     redshift.on(DescribeClustersCommand).rejectsOnce(notFound('ClusterNotFoundFault')).resolves({ Clusters: [{ ...available, ClusterStatus: 'creating' }] });
     redshift.on(CreateClusterCommand).resolves({ Cluster: { ...available, ClusterStatus: 'creating' } });
-    const error = await provision(aws, options({ waitSeconds: 2 }), home, log).catch((e) => e);
+    const error = await provision(aws, options({ waitSeconds: 2, auth: 'password' }), home, log).catch((e) => e);
     expect(error).toBeInstanceOf(ProvisionError);
     expect(error.message).toMatch(/Waiting for the cluster failed: timed out waiting.*What exists now: IAM role sparkify-redshift-s3-read; cluster sparkify-dwh/);
     // The password was saved before the wait: the next run adopts the cluster and keeps it.
@@ -159,7 +159,7 @@ describe('provisioning (AWS mocked)', () => {
       serverless.on(CreateWorkgroupCommand).resolves({ workgroup: { ...workgroup, status: 'CREATING', endpoint: undefined } });
       ec2.on(AuthorizeSecurityGroupIngressCommand).resolves({});
 
-      await provision(aws, options({ serverless: true, baseCapacity: 32, publicFrom: '203.0.113.7' }), home, log);
+      await provision(aws, options({ serverless: true, baseCapacity: 32, publicFrom: '203.0.113.7', auth: 'password' }), home, log);
 
       const ns = serverless.commandCalls(CreateNamespaceCommand)[0]!.args[0].input;
       expect(ns).toMatchObject({ namespaceName: 'sparkify-dwh', dbName: 'sparkify', adminUsername: 'sparkify_admin', iamRoles: [ROLE_ARN], defaultIamRoleArn: ROLE_ARN });

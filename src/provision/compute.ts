@@ -3,6 +3,7 @@ import {
   CreateClusterCommand,
   DeleteClusterCommand,
   DescribeClustersCommand,
+  ModifyClusterCommand,
   ModifyClusterIamRolesCommand,
   type RedshiftClient,
   waitUntilClusterAvailable,
@@ -45,6 +46,8 @@ export interface Compute {
   /** Creates what is missing; `password` undefined means Redshift keeps it in Secrets Manager. */
   create(roleArn: string, password: string | undefined): Promise<ComputeState>;
   attachRole(roleArn: string): Promise<void>;
+  /** Hands the admin password to Redshift, which keeps (and rotates) it in Secrets Manager from now on. */
+  manageAdminPassword(): Promise<void>;
   waitAvailable(seconds: number): Promise<void>;
   /** Deletes it (and, for Serverless, its namespace), waiting until it is gone; false if there was nothing. */
   remove(seconds: number, finalSnapshot?: string): Promise<boolean>;
@@ -108,6 +111,9 @@ export function clusterCompute(redshift: RedshiftClient, o: ProvisionOptions): C
     },
     async attachRole(roleArn) {
       await redshift.send(new ModifyClusterIamRolesCommand({ ClusterIdentifier: o.identifier, AddIamRoles: [roleArn] }));
+    },
+    async manageAdminPassword() {
+      await redshift.send(new ModifyClusterCommand({ ClusterIdentifier: o.identifier, ManageMasterPassword: true }));
     },
     async waitAvailable(seconds) {
       await waitUntilClusterAvailable({ client: redshift, ...waiterTiming(seconds) }, { ClusterIdentifier: o.identifier });
@@ -186,6 +192,9 @@ export function serverlessCompute(client: RedshiftServerlessClient, o: Provision
     async attachRole(roleArn) {
       const roles = (await getNamespace())?.iamRoles ?? [];
       await client.send(new UpdateNamespaceCommand({ namespaceName: name, iamRoles: [...roles, roleArn], defaultIamRoleArn: roleArn }));
+    },
+    async manageAdminPassword() {
+      await client.send(new UpdateNamespaceCommand({ namespaceName: name, manageAdminPassword: true }));
     },
     async waitAvailable(seconds) {
       await waitFor(seconds, `workgroup ${name} available`, async () => (await getWorkgroup())?.status === 'AVAILABLE' && (await getNamespace())?.status === 'AVAILABLE');

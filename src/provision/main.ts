@@ -48,6 +48,7 @@ export const provisionOptions = (y: Argv) =>
     .option('managed-s3-read-only', { type: 'boolean', describe: 'Grant AmazonS3ReadOnlyAccess instead' })
     .option('public-from', { type: 'string', requiresArg: true, describe: 'Make the cluster public, with its port open to this IPv4 address (/32) only' })
     .option('managed-password', { type: 'boolean', describe: 'Keep the admin password in Secrets Manager (Redshift-managed)' })
+    .option('auth', { type: 'string', requiresArg: true, describe: 'How the ETL logs in: iam (short-lived IAM credentials, default) or password (the admin password, stored locally)' })
     .option('status', { type: 'boolean', default: false, describe: 'Report what exists, change nothing (needs only --region)' });
 
 /** Declares `teardown`'s options. */
@@ -77,6 +78,7 @@ function gather(a: Args) {
       managedS3ReadOnly: a['managed-s3-read-only'],
       publicFrom: a['public-from'],
       managedPassword: a['managed-password'],
+      auth: a.auth,
       waitSeconds: a['wait-seconds'],
       serverless: a.serverless,
       baseCapacity: a['base-capacity'],

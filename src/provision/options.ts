@@ -44,6 +44,8 @@ const baseOptions = z.object({
       .optional(),
     /** Let Redshift keep the admin password in Secrets Manager instead of the local config file. */
     managedPassword: z.boolean().default(false),
+    /** How the ETL logs in: short-lived IAM credentials (default), or the admin's stored password. */
+    auth: z.enum(['iam', 'password'], { message: 'must be iam or password' }).default('iam'),
     /** How long to wait for the cluster, in seconds. */
     waitSeconds: z.number().int().min(1).default(1800),
     /** Redshift Serverless (a namespace and a workgroup) instead of a provisioned cluster. */

@@ -15,6 +15,8 @@ import {
 } from '@aws-sdk/client-iam';
 import type { RedshiftClient } from '@aws-sdk/client-redshift';
 import type { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
+import { ensureReaderGroup, READER_GROUP } from '../db/access.js';
+import { openWarehouse, type Warehouse } from '../db/connection.js';
 import { parseS3Uri } from '../db/redshift/values.js';
 import { type Compute, type ComputeState, clusterCompute, ignoring, serverlessCompute } from './compute.js';
 import type { ProvisionOptions } from './options.js';
@@ -42,7 +44,27 @@ interface State {
   roleName: string;
   roleCreated: boolean;
   ingress?: { groupId: string; cidr: string; port: number };
+  /** With IAM login: the generated admin password, kept (0600) only until the database is prepared and Redshift manages it. */
+  adminPassword?: string;
 }
+
+/** Opens the new warehouse as its admin, for the one-time database setup (tests open the emulation). */
+export type OpenAdmin = (endpoint: { address: string; port: number }, database: string, user: string, password: string) => Warehouse;
+
+/** The admin's connection to the real endpoint: TLS, password login. */
+export const openAdminOverTls: OpenAdmin = (endpoint, database, user, password) =>
+  openWarehouse({
+    config: {
+      target: 'redshift',
+      home: '',
+      songsDir: '',
+      logsDir: '',
+      redshift: { host: endpoint.address, port: endpoint.port, database, user, password, auth: 'password', ssl: true },
+    },
+  });
+
+/** The one statement IAM login needs from an administrator (the group migrate grants reads to). */
+const ADMIN_SETUP_SQL = `create group ${READER_GROUP};`;
 
 const MANAGED_S3_READ_ONLY = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
 const INLINE_POLICY = 'sparkify-s3-read';
@@ -118,12 +140,30 @@ export function provisionPlan(o: ProvisionOptions): string[] {
         : `inline policy ${INLINE_POLICY}: s3:GetObject and s3:ListBucket (limited to the prefix) on ${readablePrefixes(o).join(', ')}; s3:GetBucketLocation on their buckets`
     }`,
     compute.plan,
-    o.managedPassword
-      ? 'Admin password: generated and kept by Redshift in AWS Secrets Manager'
-      : 'Admin password: generated here, never printed, saved in the local config file (mode 0600)',
+    ...authPlan(o, compute.noun),
     o.publicFrom ? `Ingress: TCP ${o.port} from ${o.publicFrom}/32 only, on the ${compute.noun}'s VPC security group` : `Ingress: none added (reach the ${compute.noun} from inside its VPC)`,
     `Wait: until the ${compute.noun} is available (at most ${o.waitSeconds} s)`,
     'Then: write the connection config that migrations and the ETL read',
+  ];
+}
+
+/** How the ETL will log in, what the database needs for it, and where the admin password goes. */
+function authPlan(o: ProvisionOptions, noun: string): string[] {
+  if (o.auth === 'password') {
+    return [
+      o.managedPassword
+        ? 'Admin password: generated and kept by Redshift in AWS Secrets Manager'
+        : 'Admin password: generated here, never printed, saved in the local config file (mode 0600)',
+      'Database login: the admin user with its password (REDSHIFT_AUTH=password)',
+    ];
+  }
+  const api = o.serverless ? 'redshift-serverless:GetCredentials' : 'redshift:GetClusterCredentialsWithIAM';
+  return [
+    `Database login: IAM (REDSHIFT_AUTH=iam): ${api} mints 1-hour logins for the database user mapped from your AWS identity (IAM:<user> or IAMR:<role>); the config file holds no password. Your identity needs ${api} on this ${noun}: the error names the statement if it lacks it`,
+    o.managedPassword
+      ? `Admin password: kept by Redshift in AWS Secrets Manager; run "${ADMIN_SETUP_SQL}" once as the admin (e.g. in query editor v2)`
+      : 'Admin password: generated here, never printed, used once for the database setup, then handed to Redshift to keep in AWS Secrets Manager (ManageMasterPassword); not stored here',
+    `Database setup, as the admin${o.publicFrom ? '' : ` (only if the ${noun} is reachable from here, i.e. with --public-from; else printed for you to run)`}: "${ADMIN_SETUP_SQL}". Your mapped user is created at its first login, may create tables in schema public (Redshift's default), and owns what its first migrate creates; migrate grants the group SELECT on the star tables, and grant-reader adds analysts to it`,
   ];
 }
 
@@ -176,10 +216,23 @@ async function writePrivate(file: string, data: unknown) {
  * Creates (or adopts) the role, the cluster or Serverless workgroup and the ingress rule, waits for it, and writes
  * the connection config. Safe to run again: what exists is adopted and what is missing is made.
  */
-export async function provision(aws: AwsClients, o: ProvisionOptions, home: string, log: (line: string) => void): Promise<ComputeState> {
+export async function provision(
+  aws: AwsClients,
+  o: ProvisionOptions,
+  home: string,
+  log: (line: string) => void,
+  openAdmin: OpenAdmin = openAdminOverTls,
+): Promise<ComputeState> {
   const files = paths(home);
   const existingState: Partial<State> = existsSync(files.state) ? JSON.parse(await fs.readFile(files.state, 'utf8')) : {};
-  const state: State = { identifier: o.identifier, region: o.region, roleName: o.roleName, roleCreated: existingState.roleCreated ?? false, ingress: existingState.ingress };
+  const state: State = {
+    identifier: o.identifier,
+    region: o.region,
+    roleName: o.roleName,
+    roleCreated: existingState.roleCreated ?? false,
+    ingress: existingState.ingress,
+    adminPassword: existingState.adminPassword,
+  };
   const done: string[] = [];
   const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
     try {
@@ -223,8 +276,14 @@ export async function provision(aws: AwsClients, o: ProvisionOptions, home: stri
     password = o.managedPassword ? undefined : generatePassword();
     current = await step(`Creating ${noun} ${name}`, () => compute.create(roleArn!, password));
     log(`${capitalised(noun)} ${name} is being created.`);
-    // The password exists only now: keep it before anything else can fail.
-    await writePrivate(files.config, connectionConfig(o, current, roleArn, password));
+    // The password exists only now: keep it before anything else can fail (with IAM, only until
+    // the database is prepared and Redshift manages it).
+    if (o.auth === 'iam') {
+      state.adminPassword = password;
+      await writePrivate(files.state, state);
+    } else {
+      await writePrivate(files.config, connectionConfig(o, current, roleArn, password));
+    }
   }
   done.push(`${noun} ${name}`);
 
@@ -249,22 +308,67 @@ export async function provision(aws: AwsClients, o: ProvisionOptions, home: stri
   log(`Waiting for ${noun} ${name} to be available (this takes minutes)…`);
   await step(`Waiting for the ${noun}`, () => compute.waitAvailable(o.waitSeconds));
   const ready = (await step(`Reading the ${noun} endpoint`, () => compute.describe()))!;
+  if (o.auth === 'iam') {
+    await prepareForIam(o, compute, ready, state, step, openAdmin, log);
+    await writePrivate(files.state, state);
+  }
   const previous = existsSync(files.config) ? JSON.parse(await fs.readFile(files.config, 'utf8')) : {};
-  await writePrivate(files.config, connectionConfig(o, ready, roleArn, password ?? previous.REDSHIFT_PASSWORD));
+  await writePrivate(files.config, connectionConfig(o, ready, roleArn, o.auth === 'iam' ? undefined : (password ?? previous.REDSHIFT_PASSWORD)));
   log(`${capitalised(noun)} ${name} is available at ${ready.endpoint?.address}:${ready.endpoint?.port}.`);
   log(`Connection config written to ${files.config} (mode 0600). Next: npm run migrate:latest && npm run etl -- --songs <dir> --logs <dir>`);
   return ready;
 }
 
-/** The settings file the ETL reads (see src/config.ts). */
+/**
+ * IAM login's database side, once, as the admin: the reader group (creating a group needs a
+ * superuser: https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_GROUP.html). Then the admin
+ * password goes to Secrets Manager, so no copy of it stays here. Where the endpoint cannot be reached
+ * from here, the statement is printed for the admin to run.
+ */
+async function prepareForIam(
+  o: ProvisionOptions,
+  compute: Compute,
+  ready: ComputeState,
+  state: State,
+  step: <T>(what: string, run: () => Promise<T>) => Promise<T>,
+  openAdmin: OpenAdmin,
+  log: (line: string) => void,
+): Promise<void> {
+  const password = state.adminPassword;
+  if (!password) {
+    if (o.managedPassword) log(`Database setup: run "${ADMIN_SETUP_SQL}" once as the admin (its password is in Secrets Manager), if not done yet.`);
+    return;
+  }
+  if (o.publicFrom && ready.endpoint) {
+    await step('Preparing the database for IAM logins (as the admin)', async () => {
+      const wh = openAdmin(ready.endpoint!, o.database, o.user, password);
+      try {
+        await ensureReaderGroup(wh.db);
+      } finally {
+        await wh.destroy();
+      }
+    });
+    log(`Database prepared for IAM logins: group ${READER_GROUP} exists.`);
+  } else {
+    log(`Database setup: the ${compute.noun} is not reachable from here; run "${ADMIN_SETUP_SQL}" once as the admin from inside its VPC (e.g. query editor v2).`);
+  }
+  await step('Handing the admin password to Redshift (Secrets Manager)', () => compute.manageAdminPassword());
+  state.adminPassword = undefined;
+  log('Admin password: now kept by Redshift in AWS Secrets Manager; no copy is stored here.');
+}
+
+/** The settings file the ETL reads (see src/config.ts): with IAM login, where to mint and no password. */
 function connectionConfig(o: ProvisionOptions, compute: ComputeState, roleArn: string, password: string | undefined) {
+  const login =
+    o.auth === 'iam'
+      ? { REDSHIFT_AUTH: 'iam', ...(o.serverless ? { REDSHIFT_WORKGROUP: o.identifier } : { REDSHIFT_CLUSTER: o.identifier }) }
+      : { REDSHIFT_AUTH: 'password', REDSHIFT_USER: o.user, ...(password ? { REDSHIFT_PASSWORD: password } : {}) };
   return {
     SPARKIFY_TARGET: 'redshift',
     REDSHIFT_HOST: compute.endpoint?.address ?? `${o.identifier}.pending`,
     REDSHIFT_PORT: String(compute.endpoint?.port ?? o.port),
     REDSHIFT_DATABASE: o.database,
-    REDSHIFT_USER: o.user,
-    ...(password ? { REDSHIFT_PASSWORD: password } : {}),
+    ...login,
     REDSHIFT_IAM_ROLE: roleArn,
     AWS_REGION: o.region,
     ...(o.s3 ? { SPARKIFY_S3_STAGING: o.s3 } : {}),
