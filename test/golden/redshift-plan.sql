@@ -91,6 +91,24 @@ alter table "users" add column "last_item_in_session" integer;
 insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
 -- parameters: $1 = "20261126_06_users_latest_event", $2 = <now>
 
+select 1 as found from pg_group where groname = $1;
+-- parameters: $1 = "sparkify_reader"
+
+create group "sparkify_reader";
+
+grant select on table "songplays" to group "sparkify_reader";
+
+grant select on table "users" to group "sparkify_reader";
+
+grant select on table "songs" to group "sparkify_reader";
+
+grant select on table "artists" to group "sparkify_reader";
+
+grant select on table "time" to group "sparkify_reader";
+
+insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
+-- parameters: $1 = "20261126_07_reader_group", $2 = <now>
+
 commit;
 
 commit;
