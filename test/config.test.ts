@@ -48,6 +48,7 @@ describe('loadConfig', () => {
       database: 'dev',
       user: 'admin',
       password: 'p@ss',
+      auth: 'password',
       ssl: true,
       iamRole: 'arn:aws:iam::123456789012:role/sparkify',
       region: 'us-west-2',

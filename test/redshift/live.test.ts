@@ -9,7 +9,7 @@ import { expectedStar, readEvents, readSongs } from '../helpers/expected.js';
 import { HAS_SAMPLE, SAMPLE_DIR } from '../helpers/files.js';
 
 // The whole pipeline on a real Redshift cluster: opt-in, as it costs money and needs AWS.
-// Set SPARKIFY_TARGET=redshift, REDSHIFT_URL (or REDSHIFT_HOST/USER/PASSWORD), REDSHIFT_IAM_ROLE,
+// Set SPARKIFY_TARGET=redshift, REDSHIFT_URL or REDSHIFT_HOST (with REDSHIFT_AUTH=iam, or REDSHIFT_USER/PASSWORD), REDSHIFT_IAM_ROLE,
 // AWS_REGION and SPARKIFY_S3_STAGING (plus AWS credentials for the upload), then: npm run test:redshift
 const live = process.env.SPARKIFY_TARGET === 'redshift' && (process.env.REDSHIFT_URL || process.env.REDSHIFT_HOST);
 if (!live) console.warn('Redshift live suite skipped: set SPARKIFY_TARGET=redshift and the REDSHIFT_* settings to run it.');
