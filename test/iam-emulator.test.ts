@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { explain } from '../src/cli/errors.js';
 import { LocalCredentialIssuer } from '../src/db/emulator/credentials.js';
 import { runEtl } from '../src/etl/pipeline.js';
@@ -11,6 +12,13 @@ import { starSnapshot } from './helpers/snapshot.js';
 
 type TestWarehouse = Awaited<ReturnType<typeof openTestWarehouse>>;
 const LIFETIME_MS = 2500;
+/** Drops a login the emulation minted (roles are server-wide; the databases they owned are gone). */
+async function dropRole(role: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: inject('adminUrl') });
+  await admin.connect();
+  await admin.query(`drop role if exists ${pg.escapeIdentifier(role)}`);
+  await admin.end();
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Where the pipeline reads: the real sample, or a generated set where it is absent. */
@@ -40,6 +48,7 @@ describe.each([
   });
   afterAll(async () => {
     await Promise.all([iam?.close(), reference?.close()]);
+    await dropRole(`IAMR:sparkify-etl-${flavour}`);
   });
 
   it(`uses ${api}, logs in as the mapped user, and migrates and loads as it: the same star tables as a password login`, async () => {
@@ -61,10 +70,13 @@ describe.each([
   it('mints a new login before the last expires, so connections made late in a long run still log in', async () => {
     const before = iam.mintedLogins();
     expect(before).toBeGreaterThanOrEqual(1);
-    // Past the first login's life: every new connection needs a fresh password (the old one is
-    // refused by the server, VALID UNTIL having passed).
-    await sleep(LIFETIME_MS + 200);
     const pool = await iam.pool();
+    // No idle connection may stand in for a new one: close them all.
+    const idle = await Promise.all([1, 2, 3, 4].map(() => pool.connect()));
+    for (const c of idle) c.release(true);
+    // Past the last login's life: every new connection needs a fresh password (the old one is
+    // refused by the server, VALID UNTIL having passed and the role's password having changed).
+    await sleep(LIFETIME_MS + 200);
     const clients = await Promise.all([1, 2, 3, 4].map(() => pool.connect()));
     try {
       for (const c of clients) expect((await c.query('select 1 as one')).rows[0].one).toBe(1);
@@ -103,6 +115,7 @@ describe('GetClusterCredentials for a named database user (REDSHIFT_USER)', () =
       expect(who.rows[0]?.u).toBe(user);
     } finally {
       await created.close();
+      await dropRole(user);
     }
   });
 });

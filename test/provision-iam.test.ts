@@ -13,15 +13,14 @@ import {
   UpdateNamespaceCommand,
 } from '@aws-sdk/client-redshift-serverless';
 import { mockClient } from 'aws-sdk-client-mock';
-import { sql } from 'kysely';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { parseProvisionOptions } from '../src/provision/options.js';
 import { type OpenAdmin, provision, provisionPlan } from '../src/provision/provision.js';
-import { openTestWarehouse } from './helpers/db.js';
+import { recordingWarehouse } from '../src/db/recording.js';
 
-// Provisioning for IAM login (the default): AWS mocked; the admin's one-time database setup runs on
-// the Redshift emulation standing in for the new endpoint.
+// Provisioning for IAM login (the default): AWS mocked; the admin's one-time database setup runs
+// against a recording connection standing in for the new endpoint.
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/sparkify-redshift-s3-read';
 const notFound = (name: string) => Object.assign(new Error(name), { name });
 const endpoint = { Address: 'sparkify-dwh.abc.us-west-2.redshift.amazonaws.com', Port: 5439 };
@@ -35,12 +34,13 @@ describe('provisioning for IAM login (AWS mocked)', () => {
   const aws = { redshift: redshift as unknown as RedshiftClient, iam: iam as unknown as IAMClient, ec2: ec2 as unknown as EC2Client, serverless: serverless as unknown as RedshiftServerlessClient };
   let home: string;
   let lines: string[];
-  let warehouse: Awaited<ReturnType<typeof openTestWarehouse>>;
-  const opened: Array<{ address: string; database: string; user: string; password: string }> = [];
-  /** The admin's connection goes to the emulation, and records what it was given. */
+  const opened: Array<{ address: string; database: string; user: string; password: string; statements: string[] }> = [];
+  /** The admin's connection records what it was given and what it would run (groups are server-wide, so the emulation could not show a creation). */
   const openAdmin: OpenAdmin = (where, database, user, password) => {
-    opened.push({ address: where.address, database, user, password });
-    return { ...warehouse, destroy: async () => {} };
+    const wh = recordingWarehouse(loadConfig({ SPARKIFY_TARGET: 'redshift', REDSHIFT_HOST: 'plan', REDSHIFT_USER: 'u', REDSHIFT_PASSWORD: 'p' }, '/'));
+    const statements: string[] = [];
+    opened.push({ address: where.address, database, user, password, statements });
+    return { ...wh, destroy: async () => void statements.push(...wh.statements.map((st) => st.sql)) };
   };
   const options = (extra: Record<string, unknown> = {}) => parseProvisionOptions({ region: 'us-west-2', s3: 's3://my-bucket/sparkify/', waitSeconds: 4, ...extra });
   const log = (l: string) => lines.push(l);
@@ -54,10 +54,8 @@ describe('provisioning for IAM login (AWS mocked)', () => {
     lines = [];
     opened.length = 0;
     home = await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-provision-iam-'));
-    warehouse ??= await openTestWarehouse({ target: 'redshift-emulator', flavour: 'provisioned', migrate: false });
   });
   afterEach(() => fs.rm(home, { recursive: true, force: true }));
-  afterAll(() => warehouse?.close());
 
   it('a cluster: the generated admin password prepares the database once, then goes to Secrets Manager; the config holds no password', async () => {
     redshift.on(DescribeClustersCommand).rejectsOnce(notFound('ClusterNotFoundFault')).resolves({ Clusters: [available] });
@@ -67,10 +65,9 @@ describe('provisioning for IAM login (AWS mocked)', () => {
 
     const password = redshift.commandCalls(CreateClusterCommand)[0]!.args[0].input.MasterUserPassword!;
     expect(password).toMatch(/^.{32}$/);
-    // The setup logged in as the admin, with that password, at the new endpoint.
-    expect(opened).toEqual([{ address: endpoint.Address, database: 'sparkify', user: 'sparkify_admin', password }]);
-    const group = await sql<{ n: number }>`select count(*) as n from pg_group where groname = 'sparkify_reader'`.execute(warehouse.db);
-    expect(Number(group.rows[0]?.n)).toBe(1);
+    // The setup logged in as the admin, with that password, at the new endpoint, and made the group.
+    expect(opened).toMatchObject([{ address: endpoint.Address, database: 'sparkify', user: 'sparkify_admin', password }]);
+    expect(opened[0]!.statements).toContain('create group "sparkify_reader"');
     expect(redshift.commandCalls(ModifyClusterCommand)[0]!.args[0].input).toEqual({ ClusterIdentifier: 'sparkify-dwh', ManageMasterPassword: true });
 
     const file = JSON.parse(await fs.readFile(path.join(home, 'redshift.json'), 'utf8'));
@@ -100,6 +97,18 @@ describe('provisioning for IAM login (AWS mocked)', () => {
     expect(redshift.commandCalls(ModifyClusterCommand)).toHaveLength(1);
     expect((await stateFile()).adminPassword).toBeUndefined();
   }, 20_000);
+
+  it('a warehouse provisioned for password login: a rerun with IAM prepares the database with the stored password and hands it over, instead of dropping it', async () => {
+    await fs.writeFile(path.join(home, 'redshift.json'), JSON.stringify({ SPARKIFY_TARGET: 'redshift', REDSHIFT_USER: 'sparkify_admin', REDSHIFT_PASSWORD: 'Old-Admin-Pw-1' }));
+    redshift.on(DescribeClustersCommand).resolves({ Clusters: [available] });
+    redshift.on(ModifyClusterCommand).resolves({});
+    await provision(aws, options({ publicFrom: '203.0.113.7' }), home, log, openAdmin);
+    expect(opened.map((o) => o.password)).toEqual(['Old-Admin-Pw-1']);
+    expect(redshift.commandCalls(ModifyClusterCommand)[0]!.args[0].input).toEqual({ ClusterIdentifier: 'sparkify-dwh', ManageMasterPassword: true });
+    const file = await fs.readFile(path.join(home, 'redshift.json'), 'utf8');
+    expect(file).not.toContain('Old-Admin-Pw-1');
+    expect(JSON.stringify(await stateFile())).not.toContain('Old-Admin-Pw-1');
+  });
 
   it('Serverless, not reachable from here: prints the statement for the admin, still hands the password over; the config names the workgroup', async () => {
     const workgroup = { workgroupName: 'sparkify-dwh', namespaceName: 'sparkify-dwh', endpoint: { address: 'sparkify-dwh.123456789012.us-west-2.redshift-serverless.amazonaws.com', port: 5439 } };

@@ -81,12 +81,16 @@ describe.each(['postgres', 'redshift-emulator'] as const)('a sparkify_reader log
     await grantReader(wh.db, user);
     for (const readOnly of [false, true]) {
       const reader = open(readOnly);
+      // Refused for want of privilege (42501); a read-only session may refuse first for being read-only (25006).
+      const refused = readOnly ? ['42501', '25006'] : ['42501'];
       try {
-        expect(await outcome(reader, "insert into users (user_id, first_name, last_name, gender, level, last_seen_at) values (999999, 'x', 'y', 'F', 'free', now())")).not.toBe('ok');
-        expect(await outcome(reader, 'delete from songplays')).not.toBe('ok');
-        expect(await outcome(reader, "update songs set title = 'x'")).not.toBe('ok');
-        expect(await outcome(reader, 'truncate songplays')).not.toBe('ok');
+        expect(refused).toContain(await outcome(reader, "insert into users (user_id, first_name, last_name, gender, level, last_seen_at) values (999999, 'x', 'y', 'F', 'free', now())"));
+        expect(refused).toContain(await outcome(reader, 'delete from songplays'));
+        expect(refused).toContain(await outcome(reader, "update songs set title = 'x'"));
+        expect(refused).toContain(await outcome(reader, 'truncate songplays'));
         for (const table of BOOKKEEPING) expect(await outcome(reader, `select * from ${table}`)).toBe('42501');
+        // The emulation's load-error views keep raw rejected text too: out of a reader's reach.
+        if (target === 'redshift-emulator') expect(await outcome(reader, 'select * from sys_load_error_detail')).toBe('42501');
       } finally {
         await reader.destroy();
       }

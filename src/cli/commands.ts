@@ -19,10 +19,10 @@ export let warehouseShown: string | undefined;
 const NOT_PUBLISHED = 'Nothing from this run was published; the next run picks up from the last committed one.';
 
 /** Opens the configured warehouse for one command and always closes it (stopping an embedded server). */
-async function withWarehouse<T>(quiet: boolean, run: (wh: Warehouse, config: Config) => Promise<T>, given?: Config, readOnly?: boolean): Promise<T> {
+async function withWarehouse<T>(quiet: boolean, run: (wh: Warehouse, config: Config) => Promise<T>, given?: Config): Promise<T> {
   const [{ loadConfig }, { openWarehouse }] = await Promise.all([import('../config.js'), import('../db/connection.js')]);
   const config = given ?? loadConfig();
-  const wh = openWarehouse({ config, readOnly, log: quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
+  const wh = openWarehouse({ config, log: quiet ? undefined : (line) => process.stderr.write(`${line}\n`) });
   warehouseShown = wh.describe();
   // The embedded server is behind PostgreSQL and behind the Redshift emulation alike.
   if (!config.databaseUrl && config.target !== 'redshift') setEmbeddedHome(config.home);
@@ -257,7 +257,7 @@ export function cli(argv: string[]) {
           .conflicts('json', 'csv'),
       async (args) => {
         const [{ readOnlyQuery }, { csv, table }] = await Promise.all([import('../db/read-only.js'), import('./format.js')]);
-        const rows = await withWarehouse(true, (wh) => readOnlyQuery(wh, args.sql), undefined, true);
+        const rows = await withWarehouse(true, (wh) => readOnlyQuery(wh, args.sql));
         process.stdout.write(`${args.json ? JSON.stringify(rows, null, 2) : args.csv ? csv(rows) : table(rows)}\n`);
       },
     )
@@ -267,10 +267,8 @@ export function cli(argv: string[]) {
       (y) => y.positional('user', { type: 'string', demandOption: true, describe: 'An existing database user, as the database spells it' }),
       async (args) => {
         const { grantReader, READER_GROUP } = await import('../db/access.js');
-        await withWarehouse(true, async (wh) => {
-          await migrateLatest(wh);
-          await grantReader(wh.db, args.user);
-        });
+        // No migration here: an administrator running it must not become the tables' owner.
+        await withWarehouse(true, (wh) => grantReader(wh.db, args.user));
         process.stdout.write(`${args.user} is in ${READER_GROUP}: it may read songplays, users, songs, artists and time, and nothing else.\n`);
       },
     )

@@ -3,9 +3,6 @@ import { type Kysely, sql } from 'kysely';
 /** The group analysts' logins join: SELECT on the star tables and nothing else. */
 export const READER_GROUP = 'sparkify_reader';
 
-/** The tables a reader may read: the star schema, never staging or the bookkeeping (raw rejected records). */
-export const STAR_TABLES = ['songplays', 'users', 'songs', 'artists', 'time'] as const;
-
 /** Access control needs a privilege the login lacks; the message says who can do it. */
 export class AccessError extends Error {
   override name = 'AccessError';
@@ -32,13 +29,15 @@ export async function ensureReaderGroup(db: Kysely<any>): Promise<void> {
   }
 }
 
-/** Lets the group read the star tables (run by their owner, at every migration that adds one). */
-export async function grantStarToReaders(db: Kysely<any>): Promise<void> {
-  for (const table of STAR_TABLES) await sql`grant select on table ${sql.table(table)} to group ${sql.id(READER_GROUP)}`.execute(db);
+/** Lets the group read these tables (run by their owner, in the migration that creates them). */
+export async function grantToReaders(db: Kysely<any>, tables: readonly string[]): Promise<void> {
+  for (const table of tables) await sql`grant select on table ${sql.table(table)} to group ${sql.id(READER_GROUP)}`.execute(db);
 }
 
 /** Adds a database user to the reader group: `sparkify grant-reader <user>`. */
 export async function grantReader(db: Kysely<any>, user: string): Promise<void> {
+  const schema = await sql`select 1 as found from pg_tables where tablename = 'songplays'`.execute(db);
+  if (!schema.rows.length) throw new AccessError('there is no star schema here yet: run npm run migrate:latest (as the user that loads the warehouse) first, then grant-reader');
   const { rows } = await sql`select 1 as found from pg_user where usename = ${user}`.execute(db);
   if (!rows.length) throw new AccessError(`there is no database user ${JSON.stringify(user)}: create it first (create user … password …), then run grant-reader again`);
   await ensureReaderGroup(db);

@@ -112,7 +112,7 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
       emulator
         ? `Redshift emulation (${emulator.flavour}${redshift?.auth === 'iam' ? ', IAM login' : ''}) over ${config.databaseUrl ? maskUrl(config.databaseUrl) : `embedded PostgreSQL in ${config.home}`}`
         : redshift
-        ? `Redshift ${redshift.auth === 'iam' ? `(IAM login${redshift.user ? ` as ${redshift.user}` : ''})` : `${redshift.user}@`}${redshift.host}:${redshift.port}/${redshift.database}`
+        ? `Redshift ${redshift.auth === 'iam' ? `(IAM login${redshift.user ? ` as ${redshift.user}` : ''}) ` : `${redshift.user}@`}${redshift.host}:${redshift.port}/${redshift.database}`
         : config.databaseUrl
           ? maskUrl(config.databaseUrl)
           : `embedded PostgreSQL in ${config.home}`,

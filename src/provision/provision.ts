@@ -308,11 +308,14 @@ export async function provision(
   log(`Waiting for ${noun} ${name} to be available (this takes minutes)…`);
   await step(`Waiting for the ${noun}`, () => compute.waitAvailable(o.waitSeconds));
   const ready = (await step(`Reading the ${noun} endpoint`, () => compute.describe()))!;
+  const previous = existsSync(files.config) ? JSON.parse(await fs.readFile(files.config, 'utf8')) : {};
   if (o.auth === 'iam') {
+    // A warehouse provisioned for password login: its stored admin password prepares the database
+    // and goes to Secrets Manager, instead of being dropped with the old config.
+    state.adminPassword ??= previous.REDSHIFT_PASSWORD;
     await prepareForIam(o, compute, ready, state, step, openAdmin, log);
     await writePrivate(files.state, state);
   }
-  const previous = existsSync(files.config) ? JSON.parse(await fs.readFile(files.config, 'utf8')) : {};
   await writePrivate(files.config, connectionConfig(o, ready, roleArn, o.auth === 'iam' ? undefined : (password ?? previous.REDSHIFT_PASSWORD)));
   log(`${capitalised(noun)} ${name} is available at ${ready.endpoint?.address}:${ready.endpoint?.port}.`);
   log(`Connection config written to ${files.config} (mode 0600). Next: npm run migrate:latest && npm run etl -- --songs <dir> --logs <dir>`);

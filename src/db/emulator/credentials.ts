@@ -3,6 +3,7 @@ import { RedshiftClient } from '@aws-sdk/client-redshift';
 import { RedshiftServerlessClient } from '@aws-sdk/client-redshift-serverless';
 import pg from 'pg';
 import type { IamClients } from '../redshift/iam.js';
+import { createSystemTables, grantEmulatorTables } from './system-tables.js';
 
 /**
  * The emulation's stand-in for AWS's credential APIs, as LocalS3 stands in for S3: it mints real
@@ -34,6 +35,7 @@ export class LocalCredentialIssuer {
   readonly #lifetimeMs?: number;
   /** GetClusterCredentials' logins ("IAM:alice") and the user each logs in as ("alice"). */
   readonly #named = new Map<string, string>();
+  readonly #granted = new Set<string>();
 
   /**
    * @param admin a superuser pool on the server behind the emulation
@@ -58,6 +60,19 @@ export class LocalCredentialIssuer {
   /** The server role a minted login name logs in as: Redshift maps "IAM:alice" from GetClusterCredentials to alice. */
   roleFor(login: string): string {
     return this.#named.get(login) ?? login;
+  }
+
+  /** The emulation's tables, set up and granted to the login (once per role and issuer). */
+  async #ready(user: string): Promise<void> {
+    if (this.#granted.has(user)) return;
+    const client = await this.#admin.connect();
+    try {
+      await createSystemTables(client);
+      await grantEmulatorTables(client, user);
+    } finally {
+      client.release();
+    }
+    this.#granted.add(user);
   }
 
   /** Answers one credential API call as AWS would, or throws its error. */
@@ -89,6 +104,12 @@ export class LocalCredentialIssuer {
 
   /** Sets the role's password and expiry; creates it if allowed. False when it neither exists nor may be created. */
   async #setLogin(user: string, password: string, expiration: Date, create: boolean): Promise<boolean> {
+    const admin = (this.#admin as unknown as { options: { user?: string; connectionString?: string } }).options;
+    const adminUser = admin.user ?? (admin.connectionString ? decodeURIComponent(new URL(admin.connectionString).username) : undefined);
+    if (user === adminUser) {
+      // Minting would change the emulation's own login's password: refuse rather than lock it out.
+      throw Object.assign(new Error(`the emulation cannot mint a login for ${user}: it is the login the emulation itself uses`), { name: 'InvalidParameterValue' });
+    }
     const role = pg.escapeIdentifier(user);
     const secret = pg.escapeLiteral(password);
     const until = pg.escapeLiteral(expiration.toISOString());
@@ -97,13 +118,14 @@ export class LocalCredentialIssuer {
     const set = `login password ${secret} valid until ${until}`;
     if (rowCount) {
       await this.#admin.query(`alter role ${role} ${set}`);
-      return true;
+    } else {
+      // Roles are server-wide: another database's emulation may create the same one concurrently.
+      await this.#admin.query(`create role ${role} ${set}`).catch(async (error) => {
+        if (!['42710', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
+        await this.#admin.query(`alter role ${role} ${set}`);
+      });
     }
-    // Roles are server-wide: another database's emulation may create the same one concurrently.
-    await this.#admin.query(`create role ${role} ${set}`).catch(async (error) => {
-      if (!['42710', '23505'].includes((error as { code?: string }).code ?? '')) throw error;
-      await this.#admin.query(`alter role ${role} ${set}`);
-    });
+    await this.#ready(user);
     return true;
   }
 }

@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import pg from 'pg';
 
 /** The schema that holds the emulation's own system tables; never part of the warehouse. */
 export const EMULATOR_SCHEMA = 'redshift_emulator';
@@ -19,7 +19,7 @@ export type RedshiftFlavour = 'serverless' | 'provisioned';
 export async function createSystemTables(client: pg.ClientBase): Promise<void> {
   const s = EMULATOR_SCHEMA;
   // Set up already (the last step below is done): a login that may not create them need not try.
-  const { rows } = await client.query(`select to_regclass('${s}.table_layout') is not null and has_table_privilege('public', '${s}.table_layout', 'insert') as done`);
+  const { rows } = await client.query(`select to_regprocedure('${s}.fail(text)') is not null and has_schema_privilege('public', 'public', 'create') as done`);
   if (rows[0]?.done) return;
   await client.query('select pg_advisory_lock(724177)');
   try {
@@ -43,16 +43,27 @@ export async function createSystemTables(client: pg.ClientBase): Promise<void> {
     // COPY's failure must abort the caller's transaction as Redshift's does: raising from SQL does that.
     await client.query(`create or replace function ${s}.fail(message text) returns void language plpgsql as
       $$ begin raise exception using message = message, errcode = 'XX000'; end $$`);
-    // Logins other than the admin (IAM-minted, readers): the system views are visible to all users
-    // (each SYS_/STL_ page says so; Redshift shows a regular user only its own rows, which the
-    // emulation does not filter), and a session's DDL records its table's layout in its transaction.
+    // Every login uses the emulation's schema (its views and functions); the load-error tables stay
+    // the loaders' (grantEmulatorTables), as Redshift shows a regular user only its own loads' rows.
     await client.query(`grant usage on schema ${s} to public`);
-    await client.query(`grant select on all tables in schema ${s} to public`);
-    await client.query(`grant insert, update on ${s}.table_layout to public`);
+    await client.query(`grant select on ${s}.table_layout, ${s}.svv_table_info to public`);
     // "By default, all users have CREATE and USAGE privileges on the PUBLIC schema of a database"
     // (https://docs.aws.amazon.com/redshift/latest/dg/r_Schemas_and_tables.html); PostgreSQL 15 took CREATE away.
     await client.query('grant create on schema public to public');
   } finally {
     await client.query('select pg_advisory_unlock(724177)');
   }
+}
+
+/**
+ * What an IAM-minted login needs of the emulation's own tables: its loads' rejects (the SYS_/STL_
+ * pages say the views are visible to all users and show a regular user its own rows; the emulation
+ * grants the loaders, not PUBLIC, so that readers never see rejected records' raw text), and its
+ * DDL records its table's layout in its own transaction.
+ */
+export async function grantEmulatorTables(client: pg.ClientBase | pg.Pool, role: string): Promise<void> {
+  const s = EMULATOR_SCHEMA;
+  const r = pg.escapeIdentifier(role);
+  await client.query(`grant select on all tables in schema ${s} to ${r}`);
+  await client.query(`grant insert, update on ${s}.table_layout to ${r}`);
 }
