@@ -25,6 +25,7 @@ describe('conflicting records', () => {
   const load = async (songs: Record<string, string>, logs: Record<string, string> = {}) =>
     runEtl(wh, { songsDir: Object.keys(songs).length ? await writeTree(songs) : empty, logsDir: Object.keys(logs).length ? await writeTree(logs) : empty });
   const songsTable = () => wh.db.selectFrom('songs').selectAll().orderBy('song_id').execute();
+  const artistsTable = () => wh.db.selectFrom('artists').selectAll().orderBy('artist_id').execute();
 
   describe('duplicate plays that differ', () => {
     // One event (same ts, session and item) delivered twice with different content.
@@ -58,13 +59,17 @@ describe('conflicting records', () => {
     const newer = song({ song_id: 'SO1', title: 'Beta', artist_id: 'AR1', artist_name: 'Ann', year: 1999, duration: 99.25, artist_location: 'Rome', artist_latitude: 41.9, artist_longitude: 12.5 });
     const rowOf = (r: { title: string; artist_name: string; year: number; duration: number }) => ({ song_id: 'SO1', title: r.title, artist_id: 'AR1', artist_name: r.artist_name, year: r.year, duration: r.duration });
     const beta = rowOf({ title: 'Beta', artist_name: 'Ann', year: 1999, duration: 99.25 });
+    const alpha = rowOf({ title: 'Alpha', artist_name: 'Zed', year: 2001, duration: 100.5 });
+    const artistOf = (name: string, location: string, latitude: number, longitude: number) => ({ artist_id: 'AR1', name, location, latitude, longitude, source_song_id: 'SO1' });
 
-    it('in one run: the record that sorts last by (title, artist, year, duration) wins, whatever the file order', async () => {
-      // 'Beta' sorts after 'Alpha': it wins from the first file or the last.
+    it('in one run: the record that sorts last by (title, artist, year, duration) wins, whatever the file order; the artist row comes from that same record', async () => {
+      // 'Beta' sorts after 'Alpha': it wins from the first file or the last, and its artist fields with it
+      // (though its artist name, 'Ann', sorts before the other's 'Zed').
       for (const files of [{ 'a.json': newer, 'b.json': older }, { 'a.json': older, 'b.json': newer }]) {
         await reset();
         await load(files);
         expect(await songsTable()).toEqual([beta]);
+        expect(await artistsTable()).toEqual([artistOf('Ann', 'Rome', 41.9, 12.5)]);
       }
     });
 
@@ -76,6 +81,16 @@ describe('conflicting records', () => {
         await load(files);
         expect((await songsTable()).map((s) => [s.year, s.duration])).toEqual([[2005, 200]]);
       }
+    });
+
+    it("across runs: the later run's record replaces the song, and its artist row with it", async () => {
+      await load({ 'a.json': newer });
+      await load({ 'b.json': older });
+      expect(await songsTable()).toEqual([alpha]);
+      expect(await artistsTable()).toEqual([artistOf('Zed', 'Paris', 48.85, 2.35)]);
+      await load({ 'c.json': newer });
+      expect(await songsTable()).toEqual([beta]);
+      expect(await artistsTable()).toEqual([artistOf('Ann', 'Rome', 41.9, 12.5)]);
     });
   });
 
