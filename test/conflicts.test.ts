@@ -106,5 +106,15 @@ describe('conflicting records', () => {
         expect(await link()).toEqual([{ song_id: 'SOA', artist_id: 'ARA' }]);
       }
     });
+
+    it('a play matched to a higher song_id moves to the lower one when it arrives in a later run, as if loaded together', async () => {
+      await load({ 'b.json': twin('SOB', 'ARB', 2000) }, { 'p.json': played });
+      expect(await link()).toEqual([{ song_id: 'SOB', artist_id: 'ARB' }]);
+      await load({ 'a.json': twin('SOA', 'ARA', 1990) });
+      expect(await link()).toEqual([{ song_id: 'SOA', artist_id: 'ARA' }]);
+      // and a later, higher twin takes nothing over
+      await load({ 'c.json': twin('SOC', 'ARC', 2010) });
+      expect(await link()).toEqual([{ song_id: 'SOA', artist_id: 'ARA' }]);
+    });
   });
 });
