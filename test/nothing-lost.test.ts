@@ -154,6 +154,23 @@ describe('nothing lost', () => {
       expect(await starSnapshot(wh.db)).toEqual(before);
     });
 
+    it('a file touched without a change is not reloaded', async () => {
+      const logs = await writeTree({ '2018/11/01.json': day(1) });
+      const file = path.join(logs, '2018/11/01.json');
+      await fs.utimes(file, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+      const first = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      const before = await starSnapshot(wh.db);
+      const manifest = await wh.db.selectFrom('loaded_files').selectAll().execute();
+      await fs.utimes(file, new Date('2020-01-02T00:00:00Z'), new Date('2020-01-02T00:00:00Z'));
+      const touched = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(touched.loadedFiles).toEqual({ songs: 0, events: 0 });
+      expect(touched.fileStats).toEqual([]);
+      expect(await starSnapshot(wh.db)).toEqual(before);
+      // The manifest still names the run that loaded it.
+      expect(await wh.db.selectFrom('loaded_files').selectAll().execute()).toEqual(manifest);
+      expect(manifest[0]!.run_id).toBe(first.runId);
+    });
+
     it('out of order (newer days first) ends in the same state as in order', async () => {
       const days = [1, 2, 3, 4].map((d) => ({ [`2018/11/${d}.json`]: day(d) }));
       const inOrder = await writeTree(Object.assign({}, ...days));
