@@ -154,6 +154,29 @@ describe('nothing lost', () => {
       expect(await starSnapshot(wh.db)).toEqual(before);
     });
 
+    it('a file edited in place to the same size is reloaded, and the change reaches users and songplays', async () => {
+      const logs = await writeTree({ '2018/11/01.json': day(1), '2018/11/other.json': event({ userId: '6', ts: Date.UTC(2018, 10, 1, 1), sessionId: 7 }) });
+      const file = path.join(logs, '2018/11/01.json');
+      await fs.utimes(file, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+      await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      const level = async () => ({
+        user: (await wh.db.selectFrom('users').select('level').where('user_id', '=', 5).executeTakeFirstOrThrow()).level,
+        play: (await wh.db.selectFrom('songplays').select('level').where('session_id', '=', 1).executeTakeFirstOrThrow()).level,
+      });
+      expect(await level()).toEqual({ user: 'free', play: 'free' });
+      const text = await fs.readFile(file, 'utf8');
+      const edited = text.replace('"level":"free"', '"level":"paid"');
+      expect(edited).not.toBe(text);
+      expect(Buffer.byteLength(edited)).toBe(Buffer.byteLength(text));
+      await fs.writeFile(file, edited);
+      await fs.utimes(file, new Date('2020-01-02T00:00:00Z'), new Date('2020-01-02T00:00:00Z'));
+      const summary = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(summary.fileStats.map((f) => f.file.relPath)).toEqual(['2018/11/01.json']);
+      expect(await level()).toEqual({ user: 'paid', play: 'paid' });
+      const manifest = await wh.db.selectFrom('loaded_files').select(['mtime_ms', 'run_id']).where('path', '=', '2018/11/01.json').executeTakeFirstOrThrow();
+      expect(manifest).toEqual({ mtime_ms: Date.parse('2020-01-02T00:00:00Z'), run_id: summary.runId });
+    });
+
     it('a file touched without a change is not reloaded', async () => {
       const logs = await writeTree({ '2018/11/01.json': day(1) });
       const file = path.join(logs, '2018/11/01.json');
