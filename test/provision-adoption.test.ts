@@ -72,6 +72,26 @@ describe('provisioning: adoption and options (AWS mocked)', () => {
   }
   const config = async () => JSON.parse(await fs.readFile(path.join(home, 'redshift.json'), 'utf8'));
 
+  it('teardown leaves the IAM role and the ingress rule that provisioning found already there', async () => {
+    iam.on(GetRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as never });
+    iam.on(PutRolePolicyCommand).resolves({});
+    newCluster();
+    // The address was already allowed in the cluster's security group: AWS says the rule is a duplicate.
+    ec2.on(AuthorizeSecurityGroupIngressCommand).rejects(awsError('InvalidPermission.Duplicate'));
+    await provision({ 'public-from': '203.0.113.7' });
+    expect(iam.commandCalls(CreateRoleCommand)).toHaveLength(0);
+    expect(ec2.commandCalls(AuthorizeSecurityGroupIngressCommand)).toHaveLength(1);
+
+    clusterGoesAway();
+    ec2.on(RevokeSecurityGroupIngressCommand).resolves({});
+    iam.on(DeleteRoleCommand).resolves({});
+    await teardown();
+    expect(redshift.commandCalls(DeleteClusterCommand)).toHaveLength(1);
+    expect(ec2.commandCalls(RevokeSecurityGroupIngressCommand)).toHaveLength(0);
+    expect(iam.calls().map((c) => c.args[0].constructor.name).filter((n) => /^(Delete|Detach)/.test(n))).toEqual([]);
+    await expect(fs.stat(path.join(home, 'redshift.json'))).rejects.toThrow();
+  });
+
   it('teardown removes the role and rule provisioning created, even when a second provision found them there', async () => {
     iam.on(GetRoleCommand).rejectsOnce(awsError('NoSuchEntityException')).resolves({ Role: { Arn: ROLE_ARN } as never });
     iam.on(CreateRoleCommand).resolves({ Role: { Arn: ROLE_ARN } as never });
