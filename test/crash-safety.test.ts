@@ -13,45 +13,13 @@ import { generate } from '../src/generate/generator.js';
 import type { Database } from '../src/types/database.js';
 import { createTestDatabase } from './helpers/db.js';
 import { ROOT } from './helpers/cli.js';
+import { holdTable, until, waitsOn } from './helpers/locks.js';
 import { starSnapshot } from './helpers/snapshot.js';
 
 type Env = Record<string, string>;
 
 /** A warehouse for the environment a run of the command would have. */
 const warehouseFor = (env: Env) => openWarehouse({ config: { ...loadConfig(env, '/'), songsDir: '', logsDir: '' } });
-
-/** Polls `ready` until it holds (a condition, not a guess at a duration); fails after `ms`. */
-async function until(what: string, ready: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await ready())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-/** A session of the test holding ACCESS EXCLUSIVE on a table, so that a run reaching the table waits there. */
-async function holdTable(url: string, table: string) {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  await client.query('begin');
-  await client.query(`lock table ${pg.escapeIdentifier(table)} in access exclusive mode`);
-  return async () => {
-    await client.query('rollback');
-    await client.end();
-  };
-}
-
-/** Some other session waits for a lock on `table` (only the run under test touches this database). */
-async function waitsOn(url: string, table: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query('select count(*)::int as n from pg_locks where not granted and relation = to_regclass($1)', [table]);
-    return rows[0].n > 0;
-  } finally {
-    await client.end();
-  }
-}
 
 /** No session but the asker's on this database: a killed run's server processes have ended (and rolled back). */
 async function noOtherSessions(url: string): Promise<boolean> {
