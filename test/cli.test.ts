@@ -22,6 +22,34 @@ describe('sparkify CLI', () => {
     expect(result.stdout).toContain('--help');
   });
 
+  it('docs --check passes on a README with the current diagram, and on a stale one exits 1 saying what is stale and how to fix it', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-docs-'));
+    try {
+      const readme = path.join(dir, 'README.md');
+      const fresh = await fs.readFile(path.join(ROOT, 'README.md'), 'utf8');
+      await fs.writeFile(readme, fresh);
+      const env = { DATABASE_URL: database.url };
+      const current = await sparkify(['docs', '--check', '--readme', readme], env);
+      expect(current.code, current.stderr).toBe(0);
+      expect(current.stdout).toContain('the schema diagram is current');
+
+      // A column the schema has, missing from the diagram.
+      const stale = fresh.replace('        double song_length\n', '');
+      expect(stale).not.toBe(fresh);
+      await fs.writeFile(readme, stale);
+      const checked = await sparkify(['docs', '--check', '--readme', readme], env);
+      expect(checked.code).toBe(1);
+      expect(checked.stderr).toContain(`${readme} has a stale schema diagram: run npm run docs:schema`);
+      expect(await fs.readFile(readme, 'utf8')).toBe(stale); // --check only reports
+
+      const written = await sparkify(['docs', '--readme', readme], env);
+      expect(written.code, written.stderr).toBe(0);
+      expect(await fs.readFile(readme, 'utf8')).toBe(fresh);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('names a bad setting and exits non-zero without printing its value', async () => {
     const result = await sparkify(['etl'], { DATABASE_URL: 'mysql://root:s3cret@h/db' });
     expect(result.code).toBe(1);

@@ -19,8 +19,8 @@ describe('embedded PostgreSQL target', () => {
   });
   afterAll(() => fs.rm(path.dirname(home), { recursive: true, force: true }));
 
-  const open = (log?: (l: string) => void) => openWarehouse({ config: loadConfig({ SPARKIFY_HOME: home }), log });
-  const postmasterPid = async () => Number((await fs.readFile(path.join(home, 'pgdata/postmaster.pid'), 'utf8')).split('\n')[0]);
+  const open = (log?: (l: string) => void, at = home) => openWarehouse({ config: loadConfig({ SPARKIFY_HOME: at }), log });
+  const postmasterPid = async (at = home) => Number((await fs.readFile(path.join(at, 'pgdata/postmaster.pid'), 'utf8')).split('\n')[0]);
   const alive = (pid: number) => {
     try {
       process.kill(pid, 0);
@@ -32,16 +32,17 @@ describe('embedded PostgreSQL target', () => {
 
   it('initialises on first use, listens on loopback only, and stops when destroyed', async () => {
     const lines: string[] = [];
-    const wh = open((l) => lines.push(l));
-    expect(existsSync(home)).toBe(false); // nothing starts before the first query
+    const fresh = path.join(path.dirname(home), 'first-use'); // a home of its own: the other tests may have made theirs
+    const wh = open((l) => lines.push(l), fresh);
+    expect(existsSync(fresh)).toBe(false); // nothing starts before the first query
     const { rows } = await (await wh.pool()).query<{ addr: string }>(`select inet_server_addr()::text as addr`);
     expect(rows[0]!.addr).toBe('127.0.0.1/32');
     expect(lines.some((l) => l.startsWith('Initialising'))).toBe(true);
-    expect((await fs.stat(path.join(home, 'password'))).mode & 0o777).toBe(0o600);
-    const pid = await postmasterPid();
+    expect((await fs.stat(path.join(fresh, 'password'))).mode & 0o777).toBe(0o600);
+    const pid = await postmasterPid(fresh);
     await wh.destroy();
     expect(alive(pid)).toBe(false);
-    expect(existsSync(path.join(home, 'pgdata/postmaster.pid'))).toBe(false);
+    expect(existsSync(path.join(fresh, 'pgdata/postmaster.pid'))).toBe(false);
   });
 
   it('keeps data between commands and does not initialise again', async () => {

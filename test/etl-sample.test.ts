@@ -13,15 +13,17 @@ describe.skipIf(!HAS_SAMPLE)('the real Sparkify sample', () => {
   let wh: Awaited<ReturnType<typeof openTestWarehouse>>;
   let expected: ReturnType<typeof expectedStar>;
   let events: Record<string, any>[];
+  // Every test reads the warehouse one run of the sample loaded (none depends on another having run).
+  let summary: Awaited<ReturnType<typeof runEtl>>;
   beforeAll(async () => {
     wh = await openTestWarehouse();
     events = readEvents(logsDir);
     expected = expectedStar(readSongs(songsDir), events);
+    summary = await runEtl(wh, { songsDir, logsDir });
   });
   afterAll(() => wh?.close());
 
   it('stages every record of the 101 files', async () => {
-    const summary = await runEtl(wh, { songsDir, logsDir });
     expect(summary.files).toEqual({ songs: 71, events: 30 });
     expect(summary.staged).toEqual({ songs: 71, events: events.length });
     expect(events.length).toBe(8056); // the sample as published
@@ -59,6 +61,13 @@ describe.skipIf(!HAS_SAMPLE)('the real Sparkify sample', () => {
     expect(actual.users).toEqual(expected.users);
     expect(actual.time).toEqual(expected.time);
     expect(actual.songplays).toEqual(expected.songplays);
+    // songplay_id numbers one run's plays in natural-key order (start_time, session_id, item_in_session), from 1.
+    const numbered = await wh.db
+      .selectFrom('songplays')
+      .select(['songplay_id', 'start_time', 'user_id', 'level', 'song_id', 'artist_id', 'session_id', 'item_in_session', 'location', 'user_agent', 'song_title', 'artist_name', 'song_length'])
+      .orderBy('songplay_id')
+      .execute();
+    expect(numbered).toEqual(expected.songplays.map((p, i) => ({ songplay_id: i + 1, ...p })));
     // Guard against vacuous agreement: the sample has plays, level changes, matches and misses.
     expect(expected.songplays.length).toBeGreaterThan(6000);
     expect(expected.songplays.some((p) => p.song_id !== null)).toBe(true);
@@ -74,8 +83,8 @@ describe.skipIf(!HAS_SAMPLE)('the real Sparkify sample', () => {
   it('a second run changes nothing', async () => {
     const before = await starSnapshot(wh.db);
     const ids = await wh.db.selectFrom('songplays').select(['songplay_id']).orderBy('songplay_id').execute();
-    const summary = await runEtl(wh, { songsDir, logsDir });
-    for (const counts of Object.values(summary.transform)) expect(counts).toMatchObject({ inserted: 0, updated: 0 });
+    const again = await runEtl(wh, { songsDir, logsDir });
+    for (const counts of Object.values(again.transform)) expect(counts).toMatchObject({ inserted: 0, updated: 0 });
     expect(await starSnapshot(wh.db)).toEqual(before);
     expect(await wh.db.selectFrom('songplays').select(['songplay_id']).orderBy('songplay_id').execute()).toEqual(ids);
   });

@@ -10,6 +10,7 @@ import { STAR_TABLES } from '../src/types/database.js';
 import { createTestDatabase, openTestWarehouse } from './helpers/db.js';
 import { sparkify } from './helpers/cli.js';
 import { event, writeTree } from './helpers/files.js';
+import { holdTable, until, waitingOn } from './helpers/locks.js';
 import { starSnapshot } from './helpers/snapshot.js';
 
 const BAD_LOGS = path.resolve(import.meta.dirname, 'fixtures/bad-logs');
@@ -154,6 +155,46 @@ describe('nothing lost', () => {
       expect(await starSnapshot(wh.db)).toEqual(before);
     });
 
+    it('a file edited in place to the same size is reloaded, and the change reaches users and songplays', async () => {
+      const logs = await writeTree({ '2018/11/01.json': day(1), '2018/11/other.json': event({ userId: '6', ts: Date.UTC(2018, 10, 1, 1), sessionId: 7 }) });
+      const file = path.join(logs, '2018/11/01.json');
+      await fs.utimes(file, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+      await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      const level = async () => ({
+        user: (await wh.db.selectFrom('users').select('level').where('user_id', '=', 5).executeTakeFirstOrThrow()).level,
+        play: (await wh.db.selectFrom('songplays').select('level').where('session_id', '=', 1).executeTakeFirstOrThrow()).level,
+      });
+      expect(await level()).toEqual({ user: 'free', play: 'free' });
+      const text = await fs.readFile(file, 'utf8');
+      const edited = text.replace('"level":"free"', '"level":"paid"');
+      expect(edited).not.toBe(text);
+      expect(Buffer.byteLength(edited)).toBe(Buffer.byteLength(text));
+      await fs.writeFile(file, edited);
+      await fs.utimes(file, new Date('2020-01-02T00:00:00Z'), new Date('2020-01-02T00:00:00Z'));
+      const summary = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(summary.fileStats.map((f) => f.file.relPath)).toEqual(['2018/11/01.json']);
+      expect(await level()).toEqual({ user: 'paid', play: 'paid' });
+      const manifest = await wh.db.selectFrom('loaded_files').select(['mtime_ms', 'run_id']).where('path', '=', '2018/11/01.json').executeTakeFirstOrThrow();
+      expect(manifest).toEqual({ mtime_ms: Date.parse('2020-01-02T00:00:00Z'), run_id: summary.runId });
+    });
+
+    it('a file touched without a change is not reloaded', async () => {
+      const logs = await writeTree({ '2018/11/01.json': day(1) });
+      const file = path.join(logs, '2018/11/01.json');
+      await fs.utimes(file, new Date('2020-01-01T00:00:00Z'), new Date('2020-01-01T00:00:00Z'));
+      const first = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      const before = await starSnapshot(wh.db);
+      const manifest = await wh.db.selectFrom('loaded_files').selectAll().execute();
+      await fs.utimes(file, new Date('2020-01-02T00:00:00Z'), new Date('2020-01-02T00:00:00Z'));
+      const touched = await runEtl(wh, { songsDir: noSongs, logsDir: logs });
+      expect(touched.loadedFiles).toEqual({ songs: 0, events: 0 });
+      expect(touched.fileStats).toEqual([]);
+      expect(await starSnapshot(wh.db)).toEqual(before);
+      // The manifest still names the run that loaded it.
+      expect(await wh.db.selectFrom('loaded_files').selectAll().execute()).toEqual(manifest);
+      expect(manifest[0]!.run_id).toBe(first.runId);
+    });
+
     it('out of order (newer days first) ends in the same state as in order', async () => {
       const days = [1, 2, 3, 4].map((d) => ({ [`2018/11/${d}.json`]: day(d) }));
       const inOrder = await writeTree(Object.assign({}, ...days));
@@ -194,11 +235,35 @@ describe('nothing lost', () => {
     it('two ETL processes started together never interleave: one loads, the other stops or runs after it', async () => {
       const logs = await writeTree({ 'a.json': [1, 2, 3].map((i) => event({ page: 'NextSong', itemInSession: i, song: 's', artist: 'a', length: 1 })).join('\n') });
       const env = { DATABASE_URL: wh.url };
-      const results = await Promise.all([1, 2].map(() => sparkify(['etl', '--allow-empty', '--songs', noSongs, '--logs', logs, '--json'], env)));
+      // The manifest is read right after the ETL lock is taken: holding it makes both runs meet there,
+      // so that they truly overlap (each stops, or waits for the table) before either goes on.
+      const release = await holdTable(wh.url, 'loaded_files');
+      let ended = 0;
+      const started = [1, 2].map(() => sparkify(['etl', '--allow-empty', '--songs', noSongs, '--logs', logs, '--json'], env).finally(() => ended++));
+      try {
+        await until('both runs to stop or wait for the manifest', async () => ended + (await waitingOn(wh.url, 'loaded_files')) === 2);
+      } finally {
+        await release();
+      }
+      const results = await Promise.all(started);
       const ok = results.filter((r) => r.code === 0);
       expect(ok.length).toBeGreaterThanOrEqual(1);
       for (const r of results.filter((x) => x.code !== 0)) expect(r.stderr).toMatch(/Another ETL run is loading this warehouse/);
       expect((await wh.db.selectFrom('songplays').select('songplay_id').execute()).length).toBe(3);
+      // Exactly one run wrote rows: the one that loaded the file. The other stopped at once (no run
+      // record: it never held the lock) or ran after it and found nothing new to load.
+      const summaries = ok.map((r) => JSON.parse(r.stdout));
+      const writers = summaries.filter((s) => s.transform.songplays.inserted > 0);
+      expect(writers).toHaveLength(1);
+      expect(writers[0]).toMatchObject({ loadedFiles: { songs: 0, events: 1 }, staged: { songs: 0, events: 3 }, transform: { songplays: { inserted: 3, updated: 0 }, users: { inserted: 1 }, time: { inserted: 1 } } });
+      for (const other of summaries.filter((s) => s !== writers[0])) {
+        expect(other).toMatchObject({ loadedFiles: { songs: 0, events: 0 }, staged: { songs: 0, events: 0 } });
+        for (const counts of Object.values(other.transform)) expect(counts).toMatchObject({ inserted: 0, updated: 0 });
+      }
+      const runs = await wh.db.selectFrom('etl_runs').select(['run_id', 'status', 'staged']).orderBy('started_at').execute();
+      expect(runs.filter((r) => Number(r.staged) > 0)).toEqual([{ run_id: writers[0].runId, status: 'succeeded', staged: 3 }]);
+      expect(runs.map((r) => r.status)).toEqual(Array(ok.length).fill('succeeded'));
+      expect(await wh.db.selectFrom('loaded_files').select(['path', 'run_id']).execute()).toEqual([{ path: 'a.json', run_id: writers[0].runId }]);
     });
 
     it('concurrent migrations wait for each other and apply each migration once', async () => {

@@ -115,12 +115,14 @@ describe('Redshift emulation: Redshift-only DDL', () => {
   });
 
   it('an IDENTITY column takes no explicit value', async () => {
-    await expect(env.pool.query(`insert into plays (id, at, song) values (7, '2018-11-01', 'c')`)).rejects.toThrow(/non-DEFAULT value into column "id"/);
+    await env.pool.query('create table ident (id bigint identity(0, 1) not null, at timestamp not null) diststyle all');
+    await expect(env.pool.query(`insert into ident (id, at) values (7, '2018-11-01')`)).rejects.toThrow(/non-DEFAULT value into column "id"/);
   });
 
   it('VARCHAR counts bytes, as Redshift does', async () => {
-    await env.pool.query(`insert into plays (at, song) values ('2018-11-03', 'abcd')`);
-    await expect(env.pool.query(`insert into plays (at, song) values ('2018-11-03', 'éé é')`)).rejects.toThrow(/check constraint|octet/);
+    await env.pool.query('create table sized (song varchar(4)) diststyle all');
+    await env.pool.query(`insert into sized (song) values ('abcd')`);
+    await expect(env.pool.query(`insert into sized (song) values ('éé é')`)).rejects.toThrow(/check constraint|octet/);
   });
 
   it('primary keys are informational: a duplicate goes in', async () => {
@@ -130,9 +132,10 @@ describe('Redshift emulation: Redshift-only DDL', () => {
   });
 
   it('MERGE gives no row count (Redshift documents no command tag)', async () => {
+    await env.pool.query('create table target (id integer not null) diststyle all');
     await env.pool.query('create table src (id integer not null)');
     await env.pool.query('insert into src values (1), (2)');
-    const result = await env.pool.query('merge into k using src on k.id = src.id when matched then update set id = src.id when not matched then insert (id) values (src.id)');
+    const result = await env.pool.query('merge into target using src on target.id = src.id when matched then update set id = src.id when not matched then insert (id) values (src.id)');
     expect(result.rowCount).toBeNull();
   });
 });
@@ -171,6 +174,7 @@ describe('Redshift emulation: COPY from S3, as the COPY reference documents it',
   });
 
   it('reads a manifest, and fails when a mandatory entry is missing', async () => {
+    await env.put('s3://bkt/data/a.json', events(2));
     await env.put('s3://bkt/m1.manifest', JSON.stringify({ entries: [{ url: 's3://bkt/data/a.json', mandatory: true }, { url: 's3://bkt/nope.json', mandatory: false }] }));
     expect((await copy('s3://bkt/m1.manifest', "format as json 'auto' manifest")).count).toBe(2);
     await env.put('s3://bkt/m2.manifest', JSON.stringify({ entries: [{ url: 's3://bkt/nope.json', mandatory: true }] }));
@@ -195,6 +199,7 @@ describe('Redshift emulation: COPY from S3, as the COPY reference documents it',
   });
 
   it('refuses JSONPaths that mix bracket and dot notation; keys may hold "--"', async () => {
+    await env.put('s3://bkt/camel/a.json', JSON.stringify({ userId: 5, userName: 'u5' }));
     await env.put('s3://bkt/mixed.json', JSON.stringify({ jsonpaths: ["$['userId']", '$.userName'] }));
     await expect(copy('s3://bkt/camel/', "format as json 's3://bkt/mixed.json'")).rejects.toThrow(/mixed/);
     await env.put('s3://bkt/run--1/a.json', events(1));

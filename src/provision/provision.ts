@@ -292,15 +292,21 @@ export async function provision(
     const groupId = current.securityGroupId;
     if (!groupId) throw new ProvisionError(`${capitalised(noun)} ${name} has no VPC security group to open: open port ${o.port} yourself. What exists now: ${done.join('; ')}.`);
     const cidr = `${o.publicFrom}/32`;
-    await step(`Opening port ${o.port} to ${cidr}`, () =>
+    const added = await step(`Opening port ${o.port} to ${cidr}`, () =>
       ignoring(/^InvalidPermission\.Duplicate$/, () =>
         aws.ec2.send(
           new AuthorizeSecurityGroupIngressCommand({ GroupId: groupId, IpPermissions: [{ IpProtocol: 'tcp', FromPort: o.port, ToPort: o.port, IpRanges: [{ CidrIp: cidr, Description: 'sparkify-dwh' }] }] }),
         ),
       ),
     );
-    state.ingress = { groupId, cidr, port: o.port };
-    done.push(`ingress ${cidr} → ${o.port}`);
+    // A rule that was there already (AWS: a duplicate) is adopted, and teardown leaves it, unless an earlier provision added it.
+    const ours = added !== undefined || (state.ingress?.groupId === groupId && state.ingress.cidr === cidr && state.ingress.port === o.port);
+    if (ours) {
+      state.ingress = { groupId, cidr, port: o.port };
+      done.push(`ingress ${cidr} → ${o.port}`);
+    } else {
+      log(`Ingress ${cidr} → ${o.port} exists on ${groupId}: adopted (teardown leaves it).`);
+    }
   }
   await writePrivate(files.state, state);
 

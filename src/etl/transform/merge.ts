@@ -25,16 +25,22 @@ export interface UpsertRule<T extends StarTable> {
    * overwrites newer state, whatever order the files come in. NULL counts as the highest value,
    * as it sorts first in the rules' descending windows.
    */
-  precedence?: { columns: readonly Column<T>[]; wins: 'higher' | 'lower' };
+  precedence?: {
+    columns: readonly Column<T>[];
+    wins: 'higher' | 'lower';
+    /** On a tie, the table's row stays ('keep', the default) or the later run's row replaces it ('replace'). */
+    ties?: 'keep' | 'replace';
+  };
 }
 
 /**
- * Whether the table's row wins over (or ties with) the source row on `columns` in order:
+ * Whether the table's row wins over (or, keeping ties, ties with) the source row on `columns` in order:
  * t1 > s1 or (t1 = s1 and (t2 > s2 or (… tn >= sn))), written out because Redshift has no row
  * constructors (https://docs.aws.amazon.com/redshift/latest/dg/c_unsupported-postgresql-features.html).
  */
-function holdsItsPlace(target: string, src: string, columns: readonly string[], wins: 'higher' | 'lower') {
-  const [beats, holds] = wins === 'higher' ? (['>', '>='] as const) : (['<', '<='] as const);
+function holdsItsPlace(target: string, src: string, columns: readonly string[], wins: 'higher' | 'lower', ties: 'keep' | 'replace' = 'keep') {
+  const [beats, tieHolds] = wins === 'higher' ? (['>', '>='] as const) : (['<', '<='] as const);
+  const holds = ties === 'keep' ? tieHolds : beats;
   const value = (table: string, c: string) => (columns.indexOf(c) === 0 ? sql.ref(`${table}.${c}`) : sql`coalesce(${sql.ref(`${table}.${c}`)}, ${sql.lit(2147483647)})`);
   const compare = (i: number): RawBuilder<boolean> => {
     const [t, s] = [value(target, columns[i]!), value(src, columns[i]!)];
@@ -82,7 +88,7 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
       .deleteFrom(src)
       .using(target)
       .where(sql<boolean>`${sql.join(on(target, src), sql` and `)}`)
-      .where(holdsItsPlace(target, src, rule.precedence.columns, rule.precedence.wins))
+      .where(holdsItsPlace(target, src, rule.precedence.columns, rule.precedence.wins, rule.precedence.ties))
       .execute();
   }
 

@@ -112,13 +112,18 @@ export const songplaysRule: UpsertRule<'songplays'> = {
       ]),
 };
 
-/** Links plays loaded before their song was in the catalogue; returns how many it linked. */
+/**
+ * Links plays loaded before their song was in the catalogue, and moves plays to a song with a lower
+ * song_id that has arrived since (the catalogue repeating itself: the lowest wins, whatever the load
+ * order); returns how many it linked or moved.
+ */
 export async function linkLateSongs(trx: Transaction<Database>): Promise<number> {
   const result = await trx
     .updateTable('songplays')
     .from(catalogue(trx).as('m'))
     .set((eb) => ({ song_id: eb.ref('m.song_id'), artist_id: eb.ref('m.artist_id') }))
-    .where('songplays.song_id', 'is', null)
+    // Redshift has no IS DISTINCT FROM.
+    .where((eb) => eb.or([eb('songplays.song_id', 'is', null), eb('songplays.song_id', '<>', eb.ref('m.song_id'))]))
     .whereRef('m.title', '=', 'songplays.song_title')
     .whereRef('m.artist_name', '=', 'songplays.artist_name')
     .whereRef('m.duration', '=', 'songplays.song_length')

@@ -7,6 +7,9 @@ import type { UpsertRule } from './merge.js';
  * sorts last by its content wins (see byContent); a later run's record replaces an earlier run's.
  * A year of 0 means "unknown" in the Million Song Dataset: NULL.
  */
+/** The content that decides between two records of one song_id staged in one run (see byContent). */
+export const SONG_CONTENT = ['title', 'artist_id', 'artist_name', 'year', 'duration'] as const;
+
 export const songsRule: UpsertRule<'songs'> = {
   target: 'songs',
   key: ['song_id'],
@@ -26,7 +29,7 @@ export const songsRule: UpsertRule<'songs'> = {
             'duration',
             eb.fn
               .agg<number>('row_number')
-              .over((o) => byContent(o.partitionBy('song_id'), ['title', 'artist_id', 'artist_name', 'year', 'duration']))
+              .over((o) => byContent(o.partitionBy('song_id'), SONG_CONTENT))
               .as('pick'),
           ])
           .as('s'),

@@ -18,12 +18,14 @@ function latestTs(db: Kysely<Database>) {
  * then by content);
  * a load of older events never overwrites a row taken from a newer one, in the same order: (ts,
  * session, item), kept in the row, so the result does not depend on the order files are loaded in.
+ * A later load of the very event the row comes from (a file corrected in place) replaces it.
  */
 export const usersRule: UpsertRule<'users'> = {
   target: 'users',
   key: ['user_id'],
   columns: ['user_id', 'first_name', 'last_name', 'gender', 'level', 'last_seen_at', 'last_session_id', 'last_item_in_session'],
-  precedence: { columns: ['last_seen_at', 'last_session_id', 'last_item_in_session'], wins: 'higher' },
+  // A tie is the same event brought again (a corrected file): its new content replaces the old, as for songplays.
+  precedence: { columns: ['last_seen_at', 'last_session_id', 'last_item_in_session'], wins: 'higher', ties: 'replace' },
   source: (db) =>
     db
       .selectFrom((sub) =>
