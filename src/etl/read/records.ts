@@ -11,6 +11,8 @@ export interface Reject {
 }
 
 export const RAW_LIMIT = 2000;
+// PostgreSQL's and Redshift's INTEGER: -2147483648 to 2147483647.
+const INT32_MIN = -(2 ** 31);
 const INT32_MAX = 2 ** 31 - 1;
 
 /** What validation changed while it passed records: texts whose mis-decoding it repaired. */
@@ -108,7 +110,7 @@ function copyCell(field: FieldSpec, value: unknown): string | { reason: string }
       return escapeCopy(value);
     }
     case 'integer':
-      if (!Number.isInteger(value) || Math.abs(value as number) > INT32_MAX) return wrongType(field, value, 'a 32-bit integer');
+      if (!Number.isInteger(value) || (value as number) < INT32_MIN || (value as number) > INT32_MAX) return wrongType(field, value, 'a 32-bit integer');
       return String(value);
     case 'bigint':
       if (!Number.isSafeInteger(value)) return wrongType(field, value, 'an integer');
