@@ -11,7 +11,7 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
 export const MUTATION_TEST_FILES = [
   'test/json-records.test.ts',
   'test/records.test.ts',
-  'test/mutation-rules.test.ts',
+  'test/read-edge-cases.test.ts',
   'test/emulator-copy.test.ts',
   'test/checks.test.ts',
   'test/helper-types.test.ts',
