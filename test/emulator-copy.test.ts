@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CopyColumn, CopyError, type CopyStatement, checkRegion, parseCopy, readCopyInput } from '../src/db/emulator/copy.js';
 import { LocalS3 } from '../src/db/emulator/local-s3.js';
-import { autoMapsColumns, copyFromS3, isLoadFailure, jsonPathsDocument, MAXERROR_LIMIT, maxErrorFor } from '../src/db/redshift/copy.js';
+import { autoMapsColumns, copyFromS3, isLoadFailure, jsonPathsDocument, lastCopyId, latestLoadErrors, loadErrorsSince, MAXERROR_LIMIT, maxErrorFor } from '../src/db/redshift/copy.js';
 import { EVENT_SOURCE, SONG_SOURCE } from '../src/types/raw.js';
 import { Kysely } from 'kysely';
 import { RedshiftDialect } from '../src/db/redshift/dialect.js';
@@ -312,6 +312,13 @@ describe('COPY statements for Redshift (src/db/redshift/copy.ts)', () => {
     expect(jsonPathsDocument(SONG_SOURCE).endsWith('\n')).toBe(true);
     expect(autoMapsColumns(SONG_SOURCE)).toBe(true);
     expect(autoMapsColumns(EVENT_SOURCE)).toBe(false);
+  });
+
+  it('reads rejects from SYS_LOAD_ERROR_DETAIL: of the latest COPY, or of this session since a COPY id', () => {
+    const select = 'select trim(file_name) as file_name, line_number, trim(column_name) as column_name, trim(error_message) as error_message\nfrom sys_load_error_detail\nwhere ';
+    expect(latestLoadErrors().compile(redshiftDb).sql).toContain(`${select}query_id = pg_last_copy_id()\norder by file_name, line_number`);
+    expect(loadErrorsSince(41.9).compile(redshiftDb).sql).toContain(`${select}session_id = pg_backend_pid() and query_id > 41\norder by file_name, line_number`);
+    expect(lastCopyId().compile(redshiftDb).sql).toBe('select pg_last_copy_id() as id');
   });
 
   it('copyFromS3 writes the options it is given, and only those', () => {

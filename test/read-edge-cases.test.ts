@@ -125,6 +125,11 @@ describe('toCopyRow: repairs', () => {
     // "Â\u0085" decodes to U+0085, a control character: left as it is.
     expect(repairMojibake('Â\u0085')).toBe('Â\u0085');
     expect(repairMojibake('')).toBe('');
+    // A lead byte and its continuation, then a lead byte cut off: not valid UTF-8, left as it is.
+    expect(repairMojibake('Ã©Ã')).toBe('Ã©Ã');
+    const stats = { repaired: 0 };
+    expect(cells(toCopyRow(EVENT_SOURCE, { text: event({ artist: 'Â\u0085' }), line: 1 }, 'f', stats)).artist).toBe('Â\u0085');
+    expect(stats.repaired).toBe(0);
   });
 });
 
@@ -219,9 +224,9 @@ describe('JsonSplitter: several values on one line', () => {
 
 describe('JsonSplitter: lines', () => {
   it('trims white space around a one-line value, and keeps the value parsed', () => {
-    const out = splitAnyway('  {"a":1}\t\n\t{"a":2}  \n{"a":3} \n \u00a0{"a":4}\n');
-    expect(out.map((r) => r.text)).toEqual(['{"a":1}', '{"a":2}', '{"a":3}', '{"a":4}']);
-    expect(out.map((r) => r.value)).toEqual([{ a: 1 }, { a: 2 }, { a: 3 }, { a: 4 }]);
+    const out = splitAnyway('  {"a":1}\t\n\t{"a":2}  \n{"a":3} \n \u00a0{"a":4}\n {"a": 5,  "b": " x "} \n');
+    expect(out.map((r) => r.text)).toEqual(['{"a":1}', '{"a":2}', '{"a":3}', '{"a":4}', '{"a": 5,  "b": " x "}']);
+    expect(out.map((r) => r.value)).toEqual([{ a: 1 }, { a: 2 }, { a: 3 }, { a: 4 }, { a: 5, b: ' x ' }]);
   });
 
   it('a one-line scalar or array is returned as a value of its own', () => {

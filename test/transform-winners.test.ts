@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runEtl } from '../src/etl/pipeline.js';
+import { transformStaged } from '../src/etl/transform/index.js';
 import { STAR_TABLES } from '../src/types/database.js';
 import { openTestWarehouse } from './helpers/db.js';
 import { event, song, writeTree } from './helpers/files.js';
@@ -106,11 +107,28 @@ describe('which row wins', () => {
     ]);
   });
 
+  it('reports each step, dimensions first, time last', async () => {
+    const steps: string[] = [];
+    await wh.db.transaction().execute((trx) => transformStaged(trx, (table) => steps.push(table)));
+    expect(steps).toEqual(['songs', 'artists', 'users', 'songplays', 'time']);
+  });
+
+  it('late links follow a song that only changed, too', async () => {
+    await load({ 'e.json': event({ page: 'NextSong', song: 'Renamed', artist: 'Band', length: 100 }) }, { 'a.json': song({ song_id: 'SO1', title: 'Old name', artist_name: 'Band', duration: 100 }) });
+    expect((await wh.db.selectFrom('songplays').select('song_id').executeTakeFirstOrThrow()).song_id).toBeNull();
+    const summary = await load({}, { 'b.json': song({ song_id: 'SO1', title: 'Renamed', artist_name: 'Band', duration: 100 }) });
+    expect(summary.transform.songs).toEqual({ inserted: 0, updated: 1 });
+    expect(summary.transform.songplays.linked).toBe(1);
+  });
+
   it('songplays: of one event staged twice with different content, the last by content wins', async () => {
     const free = event({ page: 'NextSong', song: 'S', artist: 'A', length: 1, level: 'free', location: 'Zurich' });
     const paid = event({ page: 'NextSong', song: 'S', artist: 'A', length: 1, level: 'paid', location: 'Aarau' });
-    await load({ 'a.json': paid, 'b.json': free });
-    expect(await wh.db.selectFrom('songplays').select(['level', 'location']).execute()).toEqual([{ level: 'paid', location: 'Aarau' }]);
+    for (const files of [{ 'a.json': paid, 'b.json': free }, { 'a.json': free, 'b.json': paid }]) {
+      for (const t of [...STAR_TABLES, 'loaded_files'] as const) await wh.db.deleteFrom(t).execute();
+      await load(files);
+      expect(await wh.db.selectFrom('songplays').select(['level', 'location']).execute()).toEqual([{ level: 'paid', location: 'Aarau' }]);
+    }
   });
 
   it('songplays: the columns come from the event; a logged-out play has no user', async () => {
@@ -133,7 +151,8 @@ describe('which row wins', () => {
     const noSession = event({ userId: '7', firstName: 'NoSession', ts: T0, sessionId: null, itemInSession: 0 });
     const session = event({ userId: '7', firstName: 'Session5', ts: T0, sessionId: 5, itemInSession: 0 });
     const outcomes = [];
-    for (const order of [[{ 'a.json': `${noSession}\n${session}` }], [{ 'a.json': noSession }, { 'b.json': session }], [{ 'b.json': session }, { 'a.json': noSession }]]) {
+    const orders: Record<string, string>[][] = [[{ 'a.json': `${noSession}\n${session}` }], [{ 'a.json': noSession }, { 'b.json': session }], [{ 'b.json': session }, { 'a.json': noSession }]];
+    for (const order of orders) {
       for (const t of [...STAR_TABLES, 'loaded_files'] as const) await wh.db.deleteFrom(t).execute();
       for (const files of order) await load(files);
       outcomes.push(await wh.db.selectFrom('users').select(['first_name', 'last_session_id']).executeTakeFirstOrThrow());
