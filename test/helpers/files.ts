@@ -4,8 +4,11 @@ import path from 'node:path';
 import { existsSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
-/** The real Sparkify sample beside the project, present in CI and absent from a user's clone. */
-export const SAMPLE_DIR = path.resolve(import.meta.dirname, '../../../shared/data/sparkify-sample');
+/**
+ * The real Sparkify sample beside the project, present in CI and absent from a user's clone
+ * (SPARKIFY_SAMPLE_DIR names it elsewhere: mutation runs test a copy of the project in .stryker-tmp).
+ */
+export const SAMPLE_DIR = process.env.SPARKIFY_SAMPLE_DIR || path.resolve(import.meta.dirname, '../../../shared/data/sparkify-sample');
 export const HAS_SAMPLE = existsSync(SAMPLE_DIR);
 if (!HAS_SAMPLE) console.warn(`Skipping real-sample tests: ${SAMPLE_DIR} not found (it ships beside the project in CI).`);
 

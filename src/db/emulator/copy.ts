@@ -33,7 +33,8 @@ export class CopyError extends Error {
   readonly code = 'XX000';
 }
 
-const TOKEN = /(?:\s|--[^\n]*|\/\*[\s\S]*?\*\/)*(?:'((?:[^']|'')*)'|"((?:[^"]|"")*)"|([A-Za-z_][\w$]*)|(-?\d+)|([(),.]))/y;
+// A -- comment runs to the end of its line: (?:\n|$) stops a backtrack from reading its tail as a token.
+const TOKEN = /(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*(?:'((?:[^']|'')*)'|"((?:[^"]|"")*)"|([A-Za-z_][\w$]*)|(-?\d+)|([(),.]))/y;
 
 type Token = { kind: 'string' | 'ident' | 'word' | 'number' | 'punct'; value: string };
 
@@ -46,7 +47,7 @@ function tokenize(sql: string): Token[] {
     const start = TOKEN.lastIndex;
     const m = TOKEN.exec(body);
     if (!m) {
-      if (/^(?:\s|--[^\n]*|\/\*[\s\S]*?\*\/)*$/.test(body.slice(start))) break;
+      if (/^(?:\s|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*$/.test(body.slice(start))) break;
       throw new CopyError(`syntax error at or near "${body.slice(start, start + 20).trim()}"`);
     }
     if (m[1] !== undefined) tokens.push({ kind: 'string', value: m[1].replace(/''/g, "'") });
