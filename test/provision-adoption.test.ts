@@ -45,7 +45,8 @@ describe('provisioning: adoption and options (AWS mocked)', () => {
   });
   let home: string;
   const base = { region: 'us-west-2', 'wait-seconds': 4 };
-  const provision = (args: Record<string, unknown>) => runProvision({ ...base, s3: 's3://my-bucket/sparkify/', ...args }, aws);
+  // Password login: these flags' behaviour there (IAM login, the default, is test/provision-iam.test.ts).
+  const provision = (args: Record<string, unknown>) => runProvision({ ...base, s3: 's3://my-bucket/sparkify/', auth: 'password', ...args }, aws);
   const teardown = (args: Record<string, unknown> = {}) => runTeardown({ ...base, yes: true, ...args }, aws);
 
   beforeEach(async () => {
