@@ -1,24 +1,16 @@
 import path from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { explain } from '../src/cli/errors.js';
 import { LocalCredentialIssuer } from '../src/db/emulator/credentials.js';
 import { runEtl } from '../src/etl/pipeline.js';
 import { generate } from '../src/generate/generator.js';
-import { openTestWarehouse } from './helpers/db.js';
+import { dropRole, openTestWarehouse } from './helpers/db.js';
 import { HAS_SAMPLE, SAMPLE_DIR, writeTree } from './helpers/files.js';
 import { starSnapshot } from './helpers/snapshot.js';
 
 type TestWarehouse = Awaited<ReturnType<typeof openTestWarehouse>>;
 const LIFETIME_MS = 2500;
-/** Drops a login the emulation minted (roles are server-wide; the databases they owned are gone). */
-async function dropRole(role: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: inject('adminUrl') });
-  await admin.connect();
-  await admin.query(`drop role if exists ${pg.escapeIdentifier(role)}`);
-  await admin.end();
-}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Where the pipeline reads: the real sample, or a generated set where it is absent. */

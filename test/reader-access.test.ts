@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { sql } from 'kysely';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { grantReader } from '../src/db/access.js';
 import { openWarehouse, type Warehouse } from '../src/db/connection.js';
 import { loadConfig } from '../src/config.js';
@@ -9,19 +8,12 @@ import { runEtl } from '../src/etl/pipeline.js';
 import { generate } from '../src/generate/generator.js';
 import { STAR_TABLES } from '../src/types/database.js';
 import { sparkify } from './helpers/cli.js';
-import { openTestWarehouse } from './helpers/db.js';
+import { dropRole, openTestWarehouse } from './helpers/db.js';
 import { writeTree } from './helpers/files.js';
 
 type TestWarehouse = Awaited<ReturnType<typeof openTestWarehouse>>;
 const BOOKKEEPING = ['load_errors', 'loaded_files', 'etl_runs', 'etl_run_files', 'staging_events', 'staging_songs'] as const;
 
-/** Drops a login made by a test (roles are server-wide, so they outlive the test's database). */
-async function dropRole(user: string): Promise<void> {
-  const admin = new pg.Client({ connectionString: inject('adminUrl') });
-  await admin.connect();
-  await admin.query(`drop role if exists ${pg.escapeIdentifier(user)}`);
-  await admin.end();
-}
 
 /** The error code a statement fails with, or 'ok'. */
 async function outcome(wh: Warehouse, statement: string): Promise<string> {

@@ -81,6 +81,14 @@ export async function asAdmin<T>(url: string, work: (db: Kysely<any>) => Promise
   }
 }
 
+/** Drops a login a test made (roles are server-wide, so they outlive the test's database). */
+export async function dropRole(role: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: inject('adminUrl') });
+  await admin.connect();
+  await admin.query(`drop role if exists ${pg.escapeIdentifier(role)}`);
+  await admin.end();
+}
+
 /** A migrated warehouse loaded with the real sample, or with generated data where the sample is absent. */
 export async function openLoadedWarehouse(seed: number) {
   const [{ runEtl }, { generate }, { HAS_SAMPLE, SAMPLE_DIR, writeTree }] = await Promise.all([

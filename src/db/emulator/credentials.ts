@@ -102,8 +102,8 @@ export class LocalCredentialIssuer {
     throw new Error(`the emulation does not answer ${command}`);
   }
 
-  /** Sets the role's password and expiry; creates it if allowed. False when it neither exists nor may be created. */
-  async #setLogin(user: string, password: string, expiration: Date, create: boolean): Promise<boolean> {
+  /** Sets the role's password and expiry; creates it if allowed (else a user that does not exist stays so). */
+  async #setLogin(user: string, password: string, expiration: Date, create: boolean): Promise<void> {
     const admin = (this.#admin as unknown as { options: { user?: string; connectionString?: string } }).options;
     const adminUser = admin.user ?? (admin.connectionString ? decodeURIComponent(new URL(admin.connectionString).username) : undefined);
     if (user === adminUser) {
@@ -114,7 +114,7 @@ export class LocalCredentialIssuer {
     const secret = pg.escapeLiteral(password);
     const until = pg.escapeLiteral(expiration.toISOString());
     const { rowCount } = await this.#admin.query('select 1 from pg_roles where rolname = $1', [user]);
-    if (!rowCount && !create) return false;
+    if (!rowCount && !create) return;
     const set = `login password ${secret} valid until ${until}`;
     if (rowCount) {
       await this.#admin.query(`alter role ${role} ${set}`);
@@ -126,7 +126,6 @@ export class LocalCredentialIssuer {
       });
     }
     await this.#ready(user);
-    return true;
   }
 }
 
