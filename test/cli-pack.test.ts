@@ -7,7 +7,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generate } from '../src/generate/generator.js';
 import { ROOT, run, type RunResult } from './helpers/cli.js';
 import { expectedStar, readEvents, readSongs } from './helpers/expected.js';
 
