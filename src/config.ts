@@ -48,6 +48,8 @@ export interface Config {
   emulator?: EmulatorConfig;
   /** Where the embedded server keeps its data (`SPARKIFY_HOME`, default `./.sparkify`). */
   home: string;
+  /** The embedded server's settings when this process starts it (`SPARKIFY_EMBEDDED_SETTINGS`, default tuned). */
+  embeddedSettings?: 'tuned' | 'stock';
   /** An external PostgreSQL server (`DATABASE_URL`); when absent the embedded server is used. */
   databaseUrl?: string;
   /** Default song directory for `etl` (`SPARKIFY_SONGS`). */
@@ -86,6 +88,7 @@ const schema = z.object({
   AWS_REGION: z.string().refine(ok(region), 'must be a region like us-west-2').optional(),
   SPARKIFY_S3_STAGING: z.string().refine(ok(s3Uri), 'must be an s3:// prefix like s3://bucket/staging/').optional(),
   SPARKIFY_HOME: z.string().min(1, 'must not be empty').optional(),
+  SPARKIFY_EMBEDDED_SETTINGS: z.enum(['tuned', 'stock'], { message: 'must be tuned or stock' }).optional(),
   DATABASE_URL: postgresUrl.optional(),
   SPARKIFY_SONGS: z.string().min(1, 'must not be empty').optional(),
   SPARKIFY_LOGS: z.string().min(1, 'must not be empty').optional(),
@@ -143,6 +146,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
           }
         : undefined,
     home,
+    embeddedSettings: s.SPARKIFY_EMBEDDED_SETTINGS ?? 'tuned',
     databaseUrl: s.DATABASE_URL,
     songsDir: localOrS3(cwd, s.SPARKIFY_SONGS ?? 'data/song_data'),
     logsDir: localOrS3(cwd, s.SPARKIFY_LOGS ?? 'data/log_data'),

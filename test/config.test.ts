@@ -9,10 +9,16 @@ describe('loadConfig', () => {
       target: 'postgres',
       redshift: undefined,
       home: '/work/x/.sparkify',
+      embeddedSettings: 'tuned',
       databaseUrl: undefined,
       songsDir: path.resolve('/work/x/data/song_data'),
       logsDir: path.resolve('/work/x/data/log_data'),
     });
+  });
+
+  it('takes the embedded server settings, and names the variable when they are neither tuned nor stock', () => {
+    expect(loadConfig({ SPARKIFY_EMBEDDED_SETTINGS: 'stock' }, '/work/x').embeddedSettings).toBe('stock');
+    expect(() => loadConfig({ SPARKIFY_EMBEDDED_SETTINGS: 'fast' }, '/work/x')).toThrow('SPARKIFY_EMBEDDED_SETTINGS: must be tuned or stock');
   });
 
   it('takes SPARKIFY_HOME, DATABASE_URL and the data directories from the environment', () => {

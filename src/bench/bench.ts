@@ -21,6 +21,7 @@ const DAYS = 30;
 
 const args = await yargs(hideBin(process.argv))
   .option('sizes', { type: 'string', default: '100000,1000000', describe: 'Event counts to measure, comma-separated' })
+  .option('settings', { type: 'string', default: 'tuned,stock', describe: 'Embedded server settings to measure, comma-separated: tuned (the default server), stock (PostgreSQL defaults)' })
   .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
   .option('startup', { type: 'boolean', default: false, describe: 'Measure start-up times instead of the ETL' })
   .option('runs', countOption('runs', 'Start-up runs per command (the median is reported)', { min: 1, max: 1000 }, 9))
@@ -28,6 +29,8 @@ const args = await yargs(hideBin(process.argv))
   .help()
   .parseAsync();
 const sizes = args.sizes.split(',').map(Number);
+const settingsList = args.settings.split(',');
+for (const s of settingsList) if (s !== 'tuned' && s !== 'stock') throw new Error(`--settings: "${s}" is neither tuned nor stock`);
 const root = path.join(loadConfig().home, 'bench');
 const log = (line: string) => process.stderr.write(`${line}\n`);
 const machine = () => `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
@@ -68,13 +71,16 @@ for (const events of sizes) {
     days: 1,
     start: '2018-12-01',
   });
-  const home = path.join(root, `home-${events}`);
-  await fs.rm(home, { recursive: true, force: true });
-  await fs.mkdir(home, { recursive: true, mode: 0o755 });
-  log(`Measuring ${events} events (fresh embedded database)…`);
-  const { stdout } = await promisify(execFile)(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), child, home, data, extra], { maxBuffer: 1 << 20 });
-  results.push(JSON.parse(stdout));
-  await fs.rm(home, { recursive: true, force: true });
+  for (const settings of settingsList) {
+    const home = path.join(root, `home-${events}`);
+    await fs.rm(home, { recursive: true, force: true });
+    await fs.mkdir(home, { recursive: true, mode: 0o755 });
+    log(`Measuring ${events} events (fresh embedded database, ${settings} settings)…`);
+    const env = { ...process.env, SPARKIFY_EMBEDDED_SETTINGS: settings };
+    const { stdout } = await promisify(execFile)(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), child, home, data, extra], { maxBuffer: 1 << 20, env });
+    results.push({ settings, ...JSON.parse(stdout) });
+    await fs.rm(home, { recursive: true, force: true });
+  }
 }
 
 if (args.json) {
@@ -86,12 +92,15 @@ if (args.json) {
       results.map((r) => ({
         events: r.events,
         songs: r.songs,
+        settings: r.settings,
         stage_s: r2(r.stage_s),
         transform_s: r2(r.transform_s),
         total_s: r2(r.total_s),
         'events/s': Math.round(r.events / r.total_s),
         raw_copy_s: r2(r.raw_copy_s),
+        total_vs_raw: r2(r.total_vs_raw_copy),
         stage_vs_raw: r2(r.stage_vs_raw_copy),
+        's/M': r2(r.s_per_million_events),
         'transform_s/M': r2((r.transform_s / r.events) * 1e6),
         incr_s: r2(r.incremental_s),
         incr_vs_full: r2(r.incremental_vs_full),
@@ -101,7 +110,7 @@ if (args.json) {
   );
   for (const r of results) {
     const phases = (p: Record<string, number>) => Object.entries(p).map(([k, v]) => `${k} ${r2(v)}`).join(', ');
-    process.stdout.write(`\n${r.events} events, seconds per phase: ${phases(r.phases_s)}\n`);
+    process.stdout.write(`\n${r.events} events, ${r.settings} settings, seconds per phase: ${phases(r.phases_s)}\n`);
     process.stdout.write(`  and of the incremental run: ${phases(r.incremental_phases_s)}\n`);
   }
   process.stdout.write(`\nMachine: ${machine()}\n`);

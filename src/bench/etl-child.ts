@@ -55,7 +55,7 @@ async function rawCopySeconds(wh: Warehouse, dir: string): Promise<number> {
   return total;
 }
 
-const wh = openWarehouse({ config: loadConfig({ SPARKIFY_HOME: home }) });
+const wh = openWarehouse({ config: loadConfig({ SPARKIFY_HOME: home, SPARKIFY_EMBEDDED_SETTINGS: process.env.SPARKIFY_EMBEDDED_SETTINGS }) });
 try {
   await migrateToLatest(wh.db);
   const clock = phaseClock();
@@ -83,7 +83,9 @@ try {
       phases_s: phases,
       total_s: full.seconds.total,
       raw_copy_s: raw,
+      total_vs_raw_copy: full.seconds.total / raw,
       stage_vs_raw_copy: raw / (phases.stage ?? 0),
+      s_per_million_events: (full.seconds.total / full.staged.events) * 1e6,
       incremental_events: incremental.staged.events,
       incremental_s: incremental.seconds.total,
       incremental_vs_full: incremental.seconds.total / full.seconds.total,

@@ -9,6 +9,7 @@ import { startEmbedded } from './embedded.js';
 import { emulatedIamClients, LocalCredentialIssuer } from './emulator/credentials.js';
 import { awsIamClients, iamMint, type IamClients } from './redshift/iam.js';
 import { createPool } from './pool.js';
+import { sessionOptions } from './session.js';
 import { LocalS3 } from './emulator/local-s3.js';
 import { localObjectStore, type ObjectStore } from './object-store.js';
 import { RedshiftEmulatorPool } from './emulator/pool.js';
@@ -64,8 +65,8 @@ export function openWarehouse(options: OpenOptions = {}): Warehouse {
     }
     if (options.existingOnly && !config.databaseUrl && !existsSync(path.join(config.home, 'pgdata'))) throw new NoWarehouseError(config, 'no embedded warehouse there');
     const pool = config.databaseUrl
-      ? createPool({ connectionString: config.databaseUrl, options: '-c TimeZone=UTC' })
-      : await embeddedPool(config.home, log);
+      ? createPool({ connectionString: config.databaseUrl, options: sessionOptions() })
+      : await embeddedPool(config, log);
     try {
       await checkServerVersion(pool);
       if (options.existingOnly) await checkSchema(pool, config);
@@ -174,10 +175,10 @@ function serverAddress(pool: pg.Pool): pg.PoolConfig {
 }
 
 
-async function embeddedPool(home: string, log: (line: string) => void): Promise<pg.Pool> {
-  const server = await startEmbedded(home, log);
+async function embeddedPool(config: Config, log: (line: string) => void): Promise<pg.Pool> {
+  const server = await startEmbedded(config.home, log, config.embeddedSettings);
   return createPool(
-    { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database },
+    { host: server.host, port: server.port, user: server.user, password: server.password, database: server.database, options: sessionOptions() },
     () => server.stop(),
   );
 }

@@ -17,6 +17,12 @@ export interface EmbeddedServer {
   stop(): Promise<void>;
 }
 
+/**
+ * 'tuned' (the default) gives the server room for WAL and buffers; 'stock' starts it with
+ * PostgreSQL's default settings, standing for a server we do not control (`npm run bench` measures both).
+ */
+export type EmbeddedSettings = 'tuned' | 'stock';
+
 /** The embedded server could not start; the message says what to do. */
 export class EmbeddedServerError extends Error {
   override name = 'EmbeddedServerError';
@@ -25,25 +31,15 @@ export class EmbeddedServerError extends Error {
 const USER = 'sparkify';
 const DATABASE = 'postgres';
 
-/** Settings for every start: loopback only, UTC, and room for the transforms (see each line). */
-const SERVER_FLAGS = [
-  '-c', 'listen_addresses=127.0.0.1',
-  // No Unix socket: a loopback port is all we use, and /tmp may not be writable for the OS user.
-  '-c', 'unix_socket_directories=',
-  '-c', 'max_wal_size=4GB',
-  '-c', 'shared_buffers=256MB',
-  '-c', 'TimeZone=UTC',
-  // Data files live on local disk and mostly in the page cache: index probes cost little more
-  // than sequential reads (the usual SSD setting), so a small incremental load probes the star
-  // tables' keys instead of scanning them (1M-event warehouse, one more day: 0.4 s → 0.06 s).
-  '-c', 'random_page_cost=1.1',
-  '-c', 'effective_cache_size=4GB',
-  // The upserts stage each table's source in a temporary table and sort a million events to
-  // de-duplicate them: room for both in memory, not on disk (1M events: transform 10 s → 9 s).
-  // Both are per-session ceilings, taken only as used.
-  '-c', 'temp_buffers=256MB',
-  '-c', 'work_mem=256MB',
-];
+/** Settings for every start: loopback only, no Unix socket (a loopback port is all we use, and /tmp may not be writable for the OS user). */
+const SERVER_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+
+/**
+ * Server-wide settings of the 'tuned' embedded server, which no session can ask for (what sessions
+ * need they ask for themselves: src/db/session.ts). Loading a million events writes about 1 GB of
+ * WAL: with room for it, no checkpoint falls inside a run.
+ */
+const TUNED_FLAGS = ['-c', 'max_wal_size=4GB', '-c', 'shared_buffers=256MB'];
 
 /**
  * Starts the embedded server whose data lives under `home` (initialising it on first use), or joins
@@ -54,7 +50,7 @@ const SERVER_FLAGS = [
  * (`<home>/lock`). The server runs detached from the starting process's terminal (pg_ctl puts it in
  * a session of its own), so a Ctrl-C in one command does not take it from the others.
  */
-export async function startEmbedded(home: string, log: (line: string) => void = () => {}): Promise<EmbeddedServer> {
+export async function startEmbedded(home: string, log: (line: string) => void = () => {}, settings: EmbeddedSettings = 'tuned'): Promise<EmbeddedServer> {
   const dataDir = path.join(home, 'pgdata');
   const osUser = postgresOsUser();
   await fs.mkdir(home, { recursive: true });
@@ -65,7 +61,7 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
       log(`Embedded PostgreSQL listening on 127.0.0.1:${running} (shared with another sparkify process)`);
     } else {
       await stopStray(dataDir);
-      await startServer(home, dataDir, password, osUser, log);
+      await startServer(home, dataDir, password, osUser, log, settings === 'tuned' ? TUNED_FLAGS : []);
     }
     await fs.mkdir(path.join(home, 'leases'), { recursive: true });
     await fs.writeFile(leaseFile(home), '');
@@ -88,7 +84,7 @@ export async function startEmbedded(home: string, log: (line: string) => void = 
 }
 
 /** Initialises the data directory if needed and starts the server with pg_ctl, waiting until it accepts connections. */
-async function startServer(home: string, dataDir: string, password: string, osUser: { uid: number; gid: number } | undefined, log: (line: string) => void): Promise<void> {
+async function startServer(home: string, dataDir: string, password: string, osUser: { uid: number; gid: number } | undefined, log: (line: string) => void, flags: string[]): Promise<void> {
   const port = await freePort();
   const messages: string[] = [];
   // Loaded only when used: the package installs process exit hooks that a DATABASE_URL user doesn't need.
@@ -121,7 +117,7 @@ async function startServer(home: string, dataDir: string, password: string, osUs
     }
     await fs.writeFile(logFile, '');
     if (osUser) await fs.chown(logFile, osUser.uid, osUser.gid);
-    await pgCtl(['start', '-D', dataDir, '-w', '-t', '120', '-l', logFile, '-o', [...SERVER_FLAGS, '-p', String(port)].join(' ')], osUser);
+    await pgCtl(['start', '-D', dataDir, '-w', '-t', '120', '-l', logFile, '-o', [...SERVER_FLAGS, ...flags, '-p', String(port)].join(' ')], osUser);
   } catch (error) {
     const serverLog = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-5);
     const detail = [error instanceof Error ? error.message : '', ...messages.slice(-5), ...serverLog].filter(Boolean).join('\n');

@@ -216,6 +216,8 @@ merge into "users" using "users_merge_source" on "users"."user_id" = "users_merg
 
 drop table "users_merge_source";
 
+select 1 as "one" from "songplays" limit 1;
+
 drop table if exists "songplays_merge_source";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html

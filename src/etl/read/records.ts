@@ -24,6 +24,8 @@ export interface RecordStats {
 const MOJIBAKE = /[\u00c2-\u00f4][\u0080-\u00bf]/;
 const BEYOND_LATIN1 = /[^\u0000-\u00ff]/;
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// Printable ASCII but the backslash: text of only these has no mojibake, NUL, or character COPY escapes.
+const PLAIN = /^[\u0020-\u005b\u005d-\u007e]*$/;
 
 /**
  * Text whose UTF-8 bytes were decoded as Latin-1 (once or more: the real logs hold "BjÃ\u0083Â¶rk"
@@ -66,21 +68,32 @@ export function toCopyRow(source: SourceSpec, json: JsonText, file: string, stat
   let row = '';
   for (const field of source.fields) {
     let raw = record[field.json];
-    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent — a shortcut: repairMojibake returns anything without mojibake (numbers included) as it is.
-    if (typeof raw === 'string' && MOJIBAKE.test(raw)) {
+    // Most text is plain ASCII: one scan rules out mojibake, NUL and anything COPY escapes.
+    const plain = typeof raw === 'string' && PLAIN.test(raw);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent — a shortcut: repairMojibake returns anything without mojibake (numbers and plain ASCII included) as it is.
+    if (typeof raw === 'string' && !plain && MOJIBAKE.test(raw)) {
       const repaired = repairMojibake(raw);
       if (repaired !== raw) {
         record[field.json] = raw = repaired;
         if (stats) stats.repaired++;
       }
     }
-    const cell = copyCell(field, raw);
+    const cell = copyCell(field, raw, plain);
     if (typeof cell !== 'string') return reject(json, file, cell.reason);
     row += cell + '\t';
   }
   const rule = source.recordRule?.(record);
   if (rule) return reject(json, file, rule);
-  return `${row}${escapeCopy(file)}\t${json.line}\n`;
+  return `${row}${escapedPath(file)}\t${json.line}\n`;
+}
+
+// Every row of a file ends with its path: escaped once per file, not once per row.
+let lastPath = '';
+let lastEscaped = '';
+function escapedPath(file: string): string {
+  // Stryker disable next-line ConditionalExpression: equivalent — a cache; escaping again gives the same text.
+  if (file !== lastPath) [lastPath, lastEscaped] = [file, escapeCopy(file)];
+  return lastEscaped;
 }
 
 // A plain function, not a closure per record: the parser is the staging load's hot path.
@@ -93,15 +106,16 @@ function wrongType(field: FieldSpec, value: unknown, expected: string) {
   return { reason: `field "${field.json}" should be ${expected} but is ${JSON.stringify(value).slice(0, 60)}` };
 }
 
-/** One value in COPY's text format, or why it does not fit its column. (Hot: runs for every field.) */
-function copyCell(field: FieldSpec, value: unknown): string | { reason: string } {
+/** One value in COPY's text format, or why it does not fit its column; `plain`: a string known to be PLAIN. (Hot: runs for every field.) */
+function copyCell(field: FieldSpec, value: unknown, plain: boolean): string | { reason: string } {
   if (value === undefined || value === null) {
     return field.required ? { reason: `missing required field "${field.json}"` } : '\\N';
   }
   switch (field.type) {
     case 'string': {
       if (typeof value !== 'string') return wrongType(field, value, 'a string');
-      if (value.includes('\u0000')) return { reason: `field "${field.json}" contains a NUL character` };
+      // Stryker disable next-line LogicalOperator: equivalent — a shortcut: plain text holds no NUL.
+      if (!plain && value.includes('\u0000')) return { reason: `field "${field.json}" contains a NUL character` };
       // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need counting.
       // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent — a shortcut; counting every string's bytes gives the same answer.
       if (field.maxBytes !== undefined && value.length * 3 > field.maxBytes) {
@@ -113,7 +127,8 @@ function copyCell(field: FieldSpec, value: unknown): string | { reason: string }
       }
       // Stryker disable next-line StringLiteral: equivalent — every field with a pattern has a patternHint (types/raw.ts), so the fallback is never used.
       if (field.pattern && !field.pattern.test(value)) return wrongType(field, value, field.patternHint ?? `like ${field.pattern}`);
-      return escapeCopy(value);
+      // Stryker disable next-line ConditionalExpression: equivalent — a shortcut: escapeCopy returns plain text as it is.
+      return plain ? value : escapeCopy(value);
     }
     case 'integer':
       if (!Number.isInteger(value) || (value as number) < INT32_MIN || (value as number) > INT32_MAX) return wrongType(field, value, 'a 32-bit integer');

@@ -70,12 +70,15 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   const src = `${target}_merge_source`;
   const on = (a: string, b: string) => rule.key.map((k) => sql`${sql.ref(`${a}.${k}`)} = ${sql.ref(`${b}.${k}`)}`);
 
-  await db.schema.dropTable(src).ifExists().execute();
-  // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent — the target only picks speed-ups (source order, DISTKEY, ANALYZE below); the rows are the same either way.
+  // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent — the target only picks speed-ups (source order, DISTKEY, ANALYZE, index rebuilds); the rows are the same either way.
   const redshift = targetOf(trx) === 'redshift';
-  // On PostgreSQL, source rows in key order make the MERGE's b-tree inserts append at the right
-  // edge of the index instead of all over it (775k time rows: 3.8 s → 2.7 s). Redshift has no indexes.
+  // On PostgreSQL, source rows in key order make b-tree inserts append at the right edge of the
+  // index instead of all over it (775k time rows: 3.8 s → 2.7 s). Redshift has no indexes.
   const source = redshift ? rule.source(trx) : rule.key.reduce((q, k) => q.orderBy(k), rule.source(trx));
+  // Redshift has no indexes to spare and its MERGE source needs the distribution key: it always merges.
+  if (!redshift && (await isEmpty(db, target))) return bulkLoad(db, rule, source);
+
+  await db.schema.dropTable(src).ifExists().execute();
   let create = db.schema.createTable(src).temporary();
   // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent — the distribution of a temporary table changes where rows live, not which.
   if (redshift && rule.distKey) create = create.modifyEnd(sql`diststyle key distkey(${sql.ref(rule.distKey)})`);
@@ -143,4 +146,37 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   }
   // Stryker restore all
   return { inserted, updated };
+}
+
+/** Whether a table has no rows (a first load). */
+async function isEmpty(db: Kysely<any>, table: string): Promise<boolean> {
+  return !(await db.selectFrom(table).select(sql.lit(1).as('one')).limit(1).executeTakeFirst());
+}
+
+/**
+ * PostgreSQL's bulk path for an empty table (a first load): with nothing to match, update or
+ * outrank, the source is inserted as it is, without the temporary table, its statistics and the
+ * MERGE, and the table's unique indexes are dropped before and built after the insert, as
+ * pg_restore does: building an index once from sorted rows costs less than growing it row by row
+ * (1M events: songplays 9.4 s → 6.1 s, time 4.0 s → 2.6 s). Dropping them takes the table's ACCESS
+ * EXCLUSIVE lock until the run commits, so readers of the empty table wait for the first load
+ * instead of seeing it empty; the rebuilt constraints check uniqueness as the MERGE's would have.
+ */
+async function bulkLoad<T extends StarTable>(db: Kysely<any>, rule: UpsertRule<T>, source: SelectQueryBuilder<any, any, any>): Promise<UpsertCounts> {
+  const target = rule.target as string;
+  const constraints = await uniqueConstraints(db, target);
+  for (const c of constraints) await sql`alter table ${sql.table(target)} drop constraint ${sql.ref(c.name)}`.execute(db);
+  const result = await db.insertInto(target).columns([...rule.columns]).expression(source).executeTakeFirst();
+  for (const c of constraints) await sql`alter table ${sql.table(target)} add constraint ${sql.ref(c.name)} ${sql.raw(c.definition)}`.execute(db);
+  // Stryker disable next-line all: equivalent — statistics change plans, not results.
+  await sql`analyze ${sql.table(target)}`.execute(db);
+  return { inserted: Number(result.numInsertedOrUpdatedRows ?? 0), updated: 0 };
+}
+
+/** A table's primary key and unique constraints, as PostgreSQL would recreate them. */
+async function uniqueConstraints(db: Kysely<any>, table: string): Promise<{ name: string; definition: string }[]> {
+  const { rows } = await sql<{ name: string; definition: string }>`
+    select conname as name, pg_get_constraintdef(oid) as definition from pg_constraint
+    where conrelid = to_regclass(${table}) and contype in ('p', 'u') order by contype, conname`.execute(db);
+  return rows;
 }
