@@ -3,6 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DataFile } from '../src/etl/read/files.js';
+import { dropFileList } from '../src/etl/runs/file-list.js';
 import { filesToLoad, markLoaded } from '../src/etl/runs/manifest.js';
 import { openTestWarehouse } from './helpers/db.js';
 import { writeTree } from './helpers/files.js';
@@ -26,7 +27,17 @@ describe('manifest of loaded files', () => {
 
   const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
   const file = (relPath: string, size: number, mtimeMs: number, hash?: string): DataFile => ({ path: path.join(dir, relPath), relPath, size, mtimeMs, hash });
-  const mark = (runId: string, files: { source: 'songs' | 'events'; file: DataFile }[]) => wh.db.transaction().execute((trx) => markLoaded(trx, runId, files));
+  // A run's files as staging leaves them in the work tables, then recorded as loaded.
+  const mark = async (runId: string, files: { source: 'songs' | 'events'; file: DataFile }[]) => {
+    const queue = files.map(({ source, file }, seq) => ({ run_id: runId, source, seq, path: file.relPath, file: file.path, size: file.size, mtime_ms: file.mtimeMs, hash: null }));
+    await wh.db.insertInto('etl_file_queue').values(queue).execute();
+    const stats = files.map(({ source, file }, seq) => ({ run_id: runId, source, seq, hash: file.hash ?? '', records_read: 0, staged: 0, rejected: 0 }));
+    await wh.db.insertInto('etl_file_stats').values(stats).execute();
+    await wh.db.transaction().execute(async (trx) => {
+      await markLoaded(trx, runId);
+      await dropFileList(trx, runId);
+    });
+  };
   const toLoad = async (source: 'songs' | 'events', files: DataFile[]) => (await filesToLoad(wh.db, source, files)).map((f) => f.relPath);
 
   it('loads every file of a source it has not loaded', async () => {

@@ -172,7 +172,7 @@ describe.each([
   it('stores error texts cut to their VARCHAR size in bytes', async () => {
     const runId = '00000000-0000-4000-8000-000000000001';
     await startRun(rs.db, runId, {});
-    await finishRun(rs.db, runId, 'failed', [], new Error('é'.repeat(3000))); // 6,000 bytes into VARCHAR(4096)
+    await finishRun(rs.db, runId, 'failed', new Error('é'.repeat(3000))); // 6,000 bytes into VARCHAR(4096)
     const row = await rs.db.selectFrom('etl_runs').select('error').where('run_id', '=', runId).executeTakeFirstOrThrow();
     expect(Buffer.byteLength(row.error!)).toBeLessThanOrEqual(4096);
     expect(row.error).toMatch(/^é+$/);

@@ -12,7 +12,7 @@ import { copyFromS3, jsonPathsDocument } from '../src/db/redshift/copy.js';
 import { RedshiftDialect } from '../src/db/redshift/dialect.js';
 import { InvalidValueError } from '../src/db/redshift/values.js';
 import { listDataFiles } from '../src/etl/read/files.js';
-import { runEtl } from '../src/etl/pipeline.js';
+import { stageOnRedshift } from '../src/etl/stage/redshift.js';
 import { redshiftPlan } from '../src/plan.js';
 import { EVENT_SOURCE, SONG_SOURCE } from '../src/types/raw.js';
 import type { Config } from '../src/config.js';
@@ -189,7 +189,15 @@ describe('Redshift staging from local files', () => {
 
     const wh = recordingWarehouse(config);
     delete (wh as { objectStore?: unknown }).objectStore; // this test drives the SDK path, mocked
-    await runEtl(wh, { songsDir: songs, logsDir: logs, s3Client: s3 as unknown as S3Client, fullRefresh: true, maxErrors: 1 });
+    // The stager itself: a run's file list lives in the warehouse, which the recording one only records.
+    await stageOnRedshift(
+      wh,
+      [
+        { source: SONG_SOURCE, files: await listDataFiles(songs, 'songs') },
+        { source: EVENT_SOURCE, files: await listDataFiles(logs, 'logs') },
+      ],
+      { runId: '00000000-0000-4000-8000-000000000002', s3Client: s3 as unknown as S3Client, maxErrors: 1 },
+    );
 
     const puts = s3.commandCalls(PutObjectCommand).map((c) => c.args[0].input);
     const keys = puts.map((p) => p.Key).sort();

@@ -102,6 +102,8 @@ describe('schema', () => {
     const { rows } = await sql<{ indexname: string }>`select indexname from pg_indexes where schemaname = 'public' and indexname not like 'kysely_%' order by 1`.execute(wh.db);
     expect(rows.map((r) => r.indexname)).toEqual([
       'artists_pkey',
+      'etl_file_queue_pkey',
+      'etl_file_stats_pkey',
       'etl_run_files_pkey',
       'etl_runs_pkey',
       'etl_runs_started_at_idx',

@@ -22,6 +22,7 @@ const DAYS = 30;
 const args = await yargs(hideBin(process.argv))
   .option('sizes', { type: 'string', default: '100000,1000000', describe: 'Event counts to measure, comma-separated' })
   .option('settings', { type: 'string', default: 'tuned,stock', describe: 'Embedded server settings to measure, comma-separated: tuned (the default server), stock (PostgreSQL defaults)' })
+  .option('files', { type: 'string', default: '1000,100000', describe: 'Song-file counts for the memory-in-files measurement (1,000 events each), comma-separated; "" skips it' })
   .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
   .option('startup', { type: 'boolean', default: false, describe: 'Measure start-up times instead of the ETL' })
   .option('runs', countOption('runs', 'Start-up runs per command (the median is reported)', { min: 1, max: 1000 }, 9))
@@ -83,8 +84,23 @@ for (const events of sizes) {
   }
 }
 
+// Memory in files: the same small log with more and more song files (tuned settings).
+const fileSizes = args.files ? args.files.split(',').map(Number) : [];
+const memory = [];
+for (const songs of fileSizes) {
+  const data = await dataSet(`${songs} song files`, { out: path.join(root, `files-${songs}`), songs, events: 1000, seed: SEED, days: DAYS });
+  const home = path.join(root, `home-files-${songs}`);
+  await fs.rm(home, { recursive: true, force: true });
+  await fs.mkdir(home, { recursive: true, mode: 0o755 });
+  log(`Measuring ${songs} song files (fresh embedded database)…`);
+  const { stdout } = await promisify(execFile)(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), child, home, data], { maxBuffer: 1 << 20 });
+  memory.push({ kind: 'memory_in_files', ...JSON.parse(stdout) });
+  await fs.rm(home, { recursive: true, force: true });
+}
+
 if (args.json) {
-  process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  // An array of the ETL measurements, as before; the memory-in-files ones carry song_files.
+  process.stdout.write(`${JSON.stringify([...results, ...memory], null, 2)}\n`);
 } else {
   const r2 = (n: number) => Math.round(n * 100) / 100;
   process.stdout.write(
@@ -112,6 +128,12 @@ if (args.json) {
     const phases = (p: Record<string, number>) => Object.entries(p).map(([k, v]) => `${k} ${r2(v)}`).join(', ');
     process.stdout.write(`\n${r.events} events, ${r.settings} settings, seconds per phase: ${phases(r.phases_s)}\n`);
     process.stdout.write(`  and of the incremental run: ${phases(r.incremental_phases_s)}\n`);
+  }
+  if (memory.length) {
+    const base = memory[0]!.peak_rss_mb;
+    process.stdout.write(
+      `\nMemory in files (1,000 events):\n${table(memory.map((m) => ({ song_files: m.song_files, total_s: r2(m.total_s), peak_rss_mb: m.peak_rss_mb, vs_first: r2(m.peak_rss_mb / base) })))}\n`,
+    );
   }
   process.stdout.write(`\nMachine: ${machine()}\n`);
 }

@@ -1,5 +1,6 @@
 // One benchmark measurement in a process of its own, so that its peak RSS is the ETL's alone.
-// Usage: etl-child.ts <home> <data dir> <extra day dir>; prints one JSON object.
+// Usage: etl-child.ts <home> <data dir> [<extra day dir>]; prints one JSON object. Without the
+// extra day, only the full run and its peak RSS (the memory-in-files measurement).
 import { createReadStream, createWriteStream } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -10,7 +11,7 @@ import { openWarehouse, type Warehouse } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { type Progress, runEtl } from '../etl/pipeline.js';
 
-const [home, data, extraDay] = process.argv.slice(2) as [string, string, string];
+const [home, data, extraDay] = process.argv.slice(2) as [string, string, string | undefined];
 
 /** Seconds per progress phase of one run. */
 function phaseClock() {
@@ -61,6 +62,10 @@ try {
   const clock = phaseClock();
   const full = await runEtl(wh, { songsDir: path.join(data, 'song_data'), logsDir: path.join(data, 'log_data'), progress: clock.progress });
   const phases = clock.finish();
+  if (!extraDay) {
+    process.stdout.write(JSON.stringify({ song_files: full.files.songs, events: full.staged.events, total_s: full.seconds.total, peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024) }));
+    process.exit(0);
+  }
   const raw = await rawCopySeconds(wh, home);
 
   // Incremental: one more day of logs arrives.

@@ -5,11 +5,12 @@ import { acquireEtlLock } from '../db/lock.js';
 import { STAR_TABLES, type StarTable } from '../types/database.js';
 import { EVENT_SOURCE, SONG_SOURCE, type SourceSpec } from '../types/raw.js';
 import { CheckFailedError, type CheckResult, failures, runChecks, WAREHOUSE_CHECKS } from './checks.js';
-import { type DataFile, listDataFiles } from './read/files.js';
-import { filesToLoad, markLoaded } from './runs/manifest.js';
+import type { DataFile } from './read/files.js';
+import { clearFileLists, dropFileList, FileStatsWriter, queueFiles, queuedFiles } from './runs/file-list.js';
+import { markLoaded } from './runs/manifest.js';
 import { reconcileStaging } from './stage/reconcile.js';
 import { abandonStaleRuns, describeRunningRun, finishRun, recordFilesAndRejects, startRun } from './runs/runs.js';
-import { type FileStats, RejectBudgetError, type StageResult, stageLocalFiles } from './stage/postgres.js';
+import { RejectBudgetError, type StageResult, stageLocalFiles } from './stage/postgres.js';
 import { type TransformCounts, transformStaged } from './transform/index.js';
 import { stageOnRedshift } from './stage/redshift.js';
 import { catalogueMatchRate } from '../queries/index.js';
@@ -49,9 +50,8 @@ export interface EtlSummary {
   /** Texts repaired from mis-decoded UTF-8 (e.g. "BjÃ¶rk" → "Björk") while staging. */
   repaired: number;
   rejected: number;
-  /** The bad records the budget allowed. */
+  /** The bad records the budget allowed. (Per-file counts are in etl_run_files, by run_id.) */
   rejects: StageResult['rejects'];
-  fileStats: FileStats[];
   transform: TransformCounts;
   /** Row counts of the star tables after the run. */
   tables: Record<StarTable, number>;
@@ -74,19 +74,20 @@ export async function runEtl(wh: Warehouse, options: EtlOptions): Promise<EtlSum
   const release = await acquireEtlLock(wh, () => describeRunningRun(wh.db));
   try {
     await abandonStaleRuns(wh.db);
+    await clearFileLists(wh.db);
     const runId = randomUUID();
     const { progress: _, ...loggedOptions } = options;
     await startRun(wh.db, runId, loggedOptions);
     try {
       return await loadRun(wh, runId, options);
     } catch (error) {
-      // The run's record survives its failure: why it failed, and the rejects that made it fail.
-      const files = error instanceof RejectBudgetError ? error.files : [];
+      // The run's record survives its failure: why it failed, and the files and rejects that made it fail.
       await wh.db
         .transaction()
         .execute(async (trx) => {
-          if (error instanceof RejectBudgetError) await recordFilesAndRejects(trx, runId, files, error.rejects);
-          await finishRun(trx, runId, 'failed', files, error);
+          if (error instanceof RejectBudgetError) await recordFilesAndRejects(trx, runId, error.rejects);
+          await finishRun(trx, runId, 'failed', error);
+          await dropFileList(trx, runId);
         })
         .catch(() => {}); // the original error matters more than a failure to record it
       throw error;
@@ -102,42 +103,49 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
   const s3 = { songs: isS3(options.songsDir), events: isS3(options.logsDir) };
   if ((s3.songs || s3.events) && wh.target !== 'redshift') throw new Error('s3:// inputs need the Redshift target (SPARKIFY_TARGET=redshift)');
   progress.phase('Finding new and changed files');
-  const found = {
-    songs: s3.songs ? [] : await listDataFiles(options.songsDir, 'Song (--songs)'),
-    events: s3.events ? [] : await listDataFiles(options.logsDir, 'Log (--logs)'),
+  // The file lists go to the run's work tables (runs/file-list.ts), not into memory.
+  const none = { found: 0, queued: 0, bytes: 0 };
+  const queue = (source: SourceSpec['name'], dir: string, setting: string) => queueFiles(wh, runId, source, dir, setting, !!options.fullRefresh);
+  const queued = {
+    songs: s3.songs ? none : await queue('songs', options.songsDir, 'Song (--songs)'),
+    events: s3.events ? none : await queue('events', options.logsDir, 'Log (--logs)'),
   };
-  const pick = (source: SourceSpec['name'], files: DataFile[]) =>
-    options.fullRefresh || s3[source] ? files : filesToLoad(wh.db, source, files);
-  const load = { songs: await pick('songs', found.songs), events: await pick('events', found.events) };
-  const totalBytes = [...load.songs, ...load.events].reduce((sum, f) => sum + f.size, 0);
 
-  progress.phase(`Staging ${load.songs.length} song and ${load.events.length} log files`, totalBytes);
+  progress.phase(`Staging ${queued.songs.queued} song and ${queued.events.queued} log files`, queued.songs.bytes + queued.events.bytes);
   let staged: StageResult;
   const maxErrors = options.maxErrors ?? 0;
+  const fileStats = new FileStatsWriter(wh, runId);
   try {
     staged =
       wh.target === 'redshift'
         ? await stageOnRedshift(
             wh,
             [
-              { source: SONG_SOURCE, files: load.songs, s3: s3.songs ? options.songsDir : undefined },
-              { source: EVENT_SOURCE, files: load.events, s3: s3.events ? options.logsDir : undefined },
+              { source: SONG_SOURCE, files: s3.songs ? [] : await allQueued(wh, runId, 'songs'), s3: s3.songs ? options.songsDir : undefined },
+              { source: EVENT_SOURCE, files: s3.events ? [] : await allQueued(wh, runId, 'events'), s3: s3.events ? options.logsDir : undefined },
             ],
             { runId, maxErrors, gzip: options.gzip, s3Client: options.s3Client, onBytes: (n) => progress.advance(n) },
-          )
+          ).catch((error) => {
+            if (error instanceof RejectBudgetError) for (const f of error.files) fileStats.add(f);
+            throw error;
+          })
         : await stageLocalFiles(
             await wh.pool(),
             [
-              { source: SONG_SOURCE, files: load.songs },
-              { source: EVENT_SOURCE, files: load.events },
+              { source: SONG_SOURCE, pages: queuedFiles(wh.db, runId, 'songs'), bytes: queued.songs.bytes },
+              { source: EVENT_SOURCE, pages: queuedFiles(wh.db, runId, 'events'), bytes: queued.events.bytes },
             ],
-            { maxErrors, onBytes: (n) => progress.advance(n), parseWorkers: options.parseWorkers },
+            { maxErrors, onBytes: (n) => progress.advance(n), parseWorkers: options.parseWorkers, onFile: (f) => fileStats.add(f) },
           );
+    // Redshift's stager keeps its per-file counts; they join the others in the work table.
+    for (const f of staged.files) fileStats.add(f);
   } finally {
     progress.done();
+    // Written whatever happened: a run that failed in staging reports the files it staged.
+    await fileStats.flush();
   }
   // Per-file lineage exists where we COPY the rows ourselves; Redshift counts per COPY.
-  if (wh.target === 'postgres') await reconcileStaging(wh.db, staged.files);
+  if (wh.target === 'postgres') await reconcileStaging(wh.db, runId);
   const t1 = performance.now();
 
   const { transform, tables, checks, catalogue } = await wh.db.transaction().execute(async (trx) => {
@@ -153,9 +161,10 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
       if (failures(checks).length) throw new CheckFailedError(checks);
     }
     progress.phase('Recording the run');
-    await markLoaded(trx, runId, staged.files);
-    await recordFilesAndRejects(trx, runId, staged.files, staged.rejects);
-    await finishRun(trx, runId, 'succeeded', staged.files);
+    await markLoaded(trx, runId);
+    await recordFilesAndRejects(trx, runId, staged.rejects);
+    await finishRun(trx, runId, 'succeeded');
+    await dropFileList(trx, runId);
     const tables = await countStarTables(trx);
     const catalogue = await catalogueMatchRate(trx);
     return { transform, tables, checks, catalogue };
@@ -165,19 +174,25 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
 
   return {
     runId,
-    files: { songs: found.songs.length, events: found.events.length },
-    loadedFiles: { songs: load.songs.length, events: load.events.length },
+    files: { songs: queued.songs.found, events: queued.events.found },
+    loadedFiles: { songs: queued.songs.queued, events: queued.events.queued },
     staged: staged.staged,
     repaired: staged.repaired,
     rejected: staged.rejects.length,
     rejects: staged.rejects,
-    fileStats: staged.files,
     transform,
     tables,
     catalogue,
     checks,
     seconds: { stage: (t1 - t0) / 1000, transform: (t2 - t1) / 1000, total: (t2 - t0) / 1000 },
   };
+}
+
+/** Every queued file of a source, in memory: Redshift's stager takes a list (it uploads local files, a small load's way; s3:// inputs have none). */
+async function allQueued(wh: Warehouse, runId: string, source: SourceSpec['name']): Promise<DataFile[]> {
+  const files: DataFile[] = [];
+  for await (const page of queuedFiles(wh.db, runId, source)) files.push(...page);
+  return files;
 }
 
 /** Row counts of every star table. */

@@ -168,6 +168,33 @@ export interface LoadedFilesTable {
   loaded_at: Date;
 }
 
+/** The running run's files to load, in load order (a work table: emptied when a run starts). */
+export interface EtlFileQueueTable {
+  run_id: string;
+  source: 'songs' | 'events';
+  /** Load order within the source: path order. */
+  seq: number;
+  /** Relative to the source directory. */
+  path: string;
+  /** The path as opened, and as staging's source_file names it. */
+  file: string;
+  size: number;
+  mtime_ms: number;
+  /** Known before staging when the file was hashed to tell a changed file from a touched one. */
+  hash: string | null;
+}
+
+/** What staging made of each queued file (a work table: emptied when a run starts). */
+export interface EtlFileStatsTable {
+  run_id: string;
+  source: 'songs' | 'events';
+  seq: number;
+  hash: string;
+  records_read: number;
+  staged: number;
+  rejected: number;
+}
+
 /** Empty: on Redshift, an ETL run holds a table lock on it for its whole duration. */
 export interface EtlLockTable {
   holder: string | null;
@@ -187,6 +214,8 @@ export interface Database {
   load_errors: LoadErrorsTable;
   loaded_files: LoadedFilesTable;
   etl_lock: EtlLockTable;
+  etl_file_queue: EtlFileQueueTable;
+  etl_file_stats: EtlFileStatsTable;
 }
 
 /** The star tables, in load order. */

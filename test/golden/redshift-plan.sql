@@ -109,6 +109,15 @@ grant select on table "time" to group "sparkify_reader";
 insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
 -- parameters: $1 = "20261126_07_reader_group", $2 = <now>
 
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "etl_file_queue" ("run_id" varchar(36) not null, "source" varchar(16) not null, "seq" integer not null, "path" varchar(1024) not null, "file" varchar(2048) not null, "size" bigint not null, "mtime_ms" bigint not null, "hash" varchar(64), constraint "etl_file_queue_pkey" primary key ("run_id", "source", "seq")) diststyle all compound sortkey("run_id", "source", "seq");
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_NEW.html
+create table "etl_file_stats" ("run_id" varchar(36) not null, "source" varchar(16) not null, "seq" integer not null, "hash" varchar(64) not null, "records_read" integer not null, "staged" integer not null, "rejected" integer not null, constraint "etl_file_stats_pkey" primary key ("run_id", "source", "seq")) diststyle all compound sortkey("run_id", "source", "seq");
+
+insert into "kysely_migration" ("name", "timestamp") values ($1, $2);
+-- parameters: $1 = "20261126_08_run_file_lists", $2 = <now>
+
 commit;
 
 commit;
@@ -128,6 +137,10 @@ set statement_timeout to 0;
 
 update "etl_runs" set "status" = $1, "finished_at" = $2 where "status" = $3;
 -- parameters: $1 = "abandoned", $2 = <now>, $3 = "running"
+
+delete from "etl_file_stats";
+
+delete from "etl_file_queue";
 
 insert into "etl_runs" ("run_id", "started_at", "status", "options") values ($1, $2, $3, $4);
 -- parameters: $1 = "<run-id>", $2 = <now>, $3 = "running", $4 = "{\"songsDir\":\"s3://udacity-dend/song_data\",\"logsDir\":\"s3://udacity-dend/log_data\",\"maxErrors\":0,\"gzip\":false}"
@@ -299,8 +312,27 @@ select 1 as "one" from "time" limit 1;
 
 drop table "run_songplays";
 
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
+delete from "loaded_files" using "etl_file_queue" as "q" where "q"."run_id" = $1 and "q"."source" = "loaded_files"."source" and "q"."path" = "loaded_files"."path";
+-- parameters: $1 = "<run-id>"
+
+insert into "loaded_files" ("source", "path", "size", "mtime_ms", "hash", "run_id", "loaded_at") select "q"."source", "q"."path", "q"."size", "q"."mtime_ms", "s"."hash", "q"."run_id", $1 as "loaded_at" from "etl_file_queue" as "q" inner join "etl_file_stats" as "s" on "s"."run_id" = "q"."run_id" and "s"."source" = "q"."source" and "s"."seq" = "q"."seq" where "q"."run_id" = $2;
+-- parameters: $1 = <now>, $2 = "<run-id>"
+
+insert into "etl_run_files" ("run_id", "source", "path", "size", "hash", "records_read", "staged", "rejected") select "q"."run_id", "q"."source", "q"."path", "q"."size", "s"."hash", "s"."records_read", "s"."staged", "s"."rejected" from "etl_file_queue" as "q" inner join "etl_file_stats" as "s" on "s"."run_id" = "q"."run_id" and "s"."source" = "q"."source" and "s"."seq" = "q"."seq" where "q"."run_id" = $1;
+-- parameters: $1 = "<run-id>"
+
+select count(*) as "files", coalesce(sum("records_read"), 0) as "read", coalesce(sum("staged"), 0) as "staged", coalesce(sum("rejected"), 0) as "rejected" from "etl_run_files" where "run_id" = $1;
+-- parameters: $1 = "<run-id>"
+
 update "etl_runs" set "status" = $1, "finished_at" = $2, "files" = $3, "records_read" = $4, "staged" = $5, "rejected" = $6, "error" = $7 where "run_id" = $8;
 -- parameters: $1 = "succeeded", $2 = <now>, $3 = 0, $4 = 0, $5 = 0, $6 = 0, $7 = null, $8 = "<run-id>"
+
+delete from "etl_file_stats" where "run_id" = $1;
+-- parameters: $1 = "<run-id>"
+
+delete from "etl_file_queue" where "run_id" = $1;
+-- parameters: $1 = "<run-id>"
 
 select count(*) as "n" from "songs";
 

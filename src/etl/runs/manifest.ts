@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../../types/database.js';
 import { batches } from './batches.js';
+import { stagedFiles } from './file-list.js';
 import { type DataFile, hashFile } from '../read/files.js';
 
 type Source = 'songs' | 'events';
@@ -11,8 +12,17 @@ type Source = 'songs' | 'events';
  * but another mtime is hashed, and loaded only if its content differs.
  */
 export async function filesToLoad(db: Kysely<Database>, source: Source, files: DataFile[]): Promise<DataFile[]> {
-  const loaded = await db.selectFrom('loaded_files').select(['path', 'size', 'mtime_ms', 'hash']).where('source', '=', source).execute();
-  const known = new Map(loaded.map((f) => [f.path, f]));
+  // Only these files' entries: the manifest may list a million files.
+  const known = new Map<string, { size: number; mtime_ms: number; hash: string }>();
+  for (const batch of batches(files, 2)) {
+    const loaded = await db
+      .selectFrom('loaded_files')
+      .select(['path', 'size', 'mtime_ms', 'hash'])
+      .where('source', '=', source)
+      .where('path', 'in', batch.map((f) => f.relPath))
+      .execute();
+    for (const f of loaded) known.set(f.path, f);
+  }
   const load: DataFile[] = [];
   for (const f of files) {
     const seen = known.get(f.relPath);
@@ -22,24 +32,19 @@ export async function filesToLoad(db: Kysely<Database>, source: Source, files: D
   return load;
 }
 
-/** Records files as loaded, in the transaction that publishes their rows. */
-export async function markLoaded(trx: Transaction<Database>, runId: string, files: { source: Source; file: DataFile }[]): Promise<void> {
-  const now = new Date();
-  // Rows are built a batch at a time: a run may cover hundreds of thousands of files.
-  for (const batch of batches(files, 7)) {
-    const rows = batch.map(({ source, file }) => ({
-      source,
-      path: file.relPath,
-      size: file.size,
-      mtime_ms: file.mtimeMs,
-      hash: file.hash ?? '',
-      run_id: runId,
-      loaded_at: now,
-    }));
-    for (const source of ['songs', 'events'] as const) {
-      const paths = rows.filter((r) => r.source === source).map((r) => r.path);
-      if (paths.length) await trx.deleteFrom('loaded_files').where('source', '=', source).where('path', 'in', paths).execute();
-    }
-    await trx.insertInto('loaded_files').values(rows).execute();
-  }
+/** Records the run's staged files as loaded, in the transaction that publishes their rows. */
+export async function markLoaded(trx: Transaction<Database>, runId: string): Promise<void> {
+  // A file loaded again replaces its entry.
+  await trx
+    .deleteFrom('loaded_files')
+    .using('etl_file_queue as q')
+    .where('q.run_id', '=', runId)
+    .whereRef('q.source', '=', 'loaded_files.source')
+    .whereRef('q.path', '=', 'loaded_files.path')
+    .execute();
+  await trx
+    .insertInto('loaded_files')
+    .columns(['source', 'path', 'size', 'mtime_ms', 'hash', 'run_id', 'loaded_at'])
+    .expression(stagedFiles(trx, runId).select((eb) => ['q.source', 'q.path', 'q.size', 'q.mtime_ms', 's.hash', 'q.run_id', eb.val(new Date()).as('loaded_at')]))
+    .execute();
 }

@@ -9,10 +9,11 @@ import { type ParsedFile, parseFile } from '../read/parse-file.js';
 import { ParsePool } from '../read/parse-pool.js';
 import type { Reject } from '../read/records.js';
 
-/** The files of one source to stage. */
+/** The files of one source to stage, a page at a time (pages from the run's file queue), and their bytes. */
 export interface StageInput {
   source: SourceSpec;
-  files: DataFile[];
+  pages: AsyncIterable<DataFile[]>;
+  bytes: number;
 }
 
 /** What staging did with one file: read = staged + rejected. */
@@ -25,6 +26,7 @@ export interface FileStats {
 }
 
 export interface StageResult {
+  /** Per-file counts when the stager keeps them (Redshift's); the PostgreSQL stager hands each to `onFile` instead. */
   files: FileStats[];
   /** Every reject (at most the error budget plus the one that broke it). */
   rejects: (Reject & { source: SourceSpec['name'] })[];
@@ -40,6 +42,8 @@ export interface StageOptions {
   onBytes?: (bytes: number) => void;
   /** Worker threads that parse files; 0 parses on the main thread. Default: by input size and cores. */
   parseWorkers?: number;
+  /** Receives each file's counts, in file order, as its file is staged. */
+  onFile?: (stats: FileStats) => void;
 }
 
 /** More rejects than the error budget allows; staging was rolled back. */
@@ -94,13 +98,13 @@ const PARALLEL_BYTES = 16 << 20;
  * cores that is none: measured on 1M events, two workers staged 10% faster for 60% more memory.
  */
 function defaultParseWorkers(inputs: StageInput[]): number {
-  const bytes = inputs.flatMap((i) => i.files.filter((f) => !isSmall(f))).reduce((n, f) => n + f.size, 0);
+  const bytes = inputs.reduce((n, i) => n + i.bytes, 0);
   return bytes >= PARALLEL_BYTES ? Math.max(0, Math.min(4, availableParallelism() - 2)) : 0;
 }
 
 async function copySource(
   client: pg.PoolClient,
-  { source, files }: StageInput,
+  { source, pages }: StageInput,
   result: StageResult,
   options: StageOptions,
   pool: ParsePool | undefined,
@@ -132,7 +136,8 @@ async function copySource(
 
   // Files may finish out of order (in parallel); their counts and rejects are taken in file order,
   // so the error budget stops at the same record whatever the timing.
-  const parsed: (ParsedFile | undefined)[] = [];
+  let files: DataFile[] = [];
+  let parsed: (ParsedFile | undefined)[] = [];
   let cursor = 0;
   let overBudget = false;
   const account = () => {
@@ -141,7 +146,7 @@ async function copySource(
       parsed[cursor] = undefined; // accounted for: memory stays per file, not per file ever parsed
       const file = files[cursor++]!;
       file.hash ??= p.hash;
-      result.files.push({ file, source: source.name, read: p.read, staged: p.staged, rejected: p.rejects.length });
+      options.onFile?.({ file, source: source.name, read: p.read, staged: p.staged, rejected: p.rejects.length });
       result.staged[source.name] += p.staged;
       result.repaired += p.repaired;
       for (const reject of p.rejects) {
@@ -155,7 +160,7 @@ async function copySource(
   };
 
   // Small files (most song files) are parsed here, read ahead; large ones by the pool when there is one.
-  const preloaded = readAhead(files);
+  let preloaded = readAhead(files);
   const parseOne = (i: number): Promise<ParsedFile> => {
     const file = files[i]!;
     if (pool && !isSmall(file)) return pool.parse(source.name, file, write).finally(() => options.onBytes?.(file.size));
@@ -171,7 +176,11 @@ async function copySource(
   };
 
   try {
-    await Promise.all(Array.from({ length: pool ? pool.size + 1 : 1 }, lane));
+    // A page of files at a time: memory holds one page, whatever the number of files.
+    for await (const page of pages) {
+      [files, parsed, cursor, next, preloaded] = [page, [], 0, 0, readAhead(page)];
+      await Promise.all(Array.from({ length: pool ? pool.size + 1 : 1 }, lane));
+    }
     await flush();
     copy.end();
     await copyDone;
