@@ -9,6 +9,12 @@ function split(text: string, size = text.length): JsonText[] {
   return [...out, ...s.end()];
 }
 
+/** Splits `chunks` fed one after another. */
+function splitChunks(chunks: string[]): JsonText[] {
+  const s = new JsonSplitter();
+  return [...chunks.flatMap((chunk) => s.push(chunk)), ...s.end()];
+}
+
 describe('JsonSplitter', () => {
   it('reads one object per line with the line each starts on', () => {
     const out = split('{"a":1}\n{"a":2}\n\n{"a":3}\n');
@@ -66,6 +72,22 @@ describe('JsonSplitter', () => {
       ['not json at all', 2],
       ['{"a":2}', 3],
       ['42', 4],
+    ]);
+  });
+
+  it('an empty chunk changes nothing, in a value being scanned too', () => {
+    expect(splitChunks(['{\n"a":', '', '1}\n{"b":2}\n', ''])).toEqual([
+      { text: '{\n"a":1}', line: 1 },
+      { text: '{"b":2}', line: 3, value: { b: 2 } },
+    ]);
+  });
+
+  it('after end(), the next file counts its lines from 1 again', () => {
+    const s = new JsonSplitter();
+    expect([...s.push('{"a":1}\n\n{"a":\n'), ...s.end()].map((r) => r.line)).toEqual([1, 3]);
+    expect([...s.push('{"b":\n1}\n{"b":2}'), ...s.end()]).toEqual([
+      { text: '{"b":\n1}', line: 1 },
+      { text: '{"b":2}', line: 3, value: { b: 2 } },
     ]);
   });
 });

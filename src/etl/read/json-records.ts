@@ -72,6 +72,8 @@ export class JsonSplitter {
 
   /** Consumes a chunk and returns the values it completes. */
   push(chunk: string): JsonText[] {
+    // An empty chunk changes nothing (consuming it would drop the carry of a value being scanned).
+    if (!chunk) return [];
     return this.consume(this.carry + chunk, false);
   }
 
@@ -87,6 +89,7 @@ export class JsonSplitter {
     this.carry = '';
     this.scanning = this.inString = this.escaped = this.junk = false;
     this.depth = this.scanned = 0;
+    this.line = 1;
     return out;
   }
 
