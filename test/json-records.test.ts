@@ -9,6 +9,24 @@ function split(text: string, size = text.length): JsonText[] {
   return [...out, ...s.end()];
 }
 
+/** Splits `chunks` fed one after another. */
+function splitChunks(chunks: string[]): JsonText[] {
+  const s = new JsonSplitter();
+  return [...chunks.flatMap((chunk) => s.push(chunk)), ...s.end()];
+}
+
+/**
+ * Splits `text` whole, and checks that every chunking gives the same: cut in two at each index, one
+ * character at a time, and one at a time with empty chunks between (as a stream may deliver them).
+ */
+function splitEveryWay(text: string): JsonText[] {
+  const whole = split(text);
+  for (let i = 0; i <= text.length; i++) expect(splitChunks([text.slice(0, i), text.slice(i)]), `cut at ${i}`).toEqual(whole);
+  expect(splitChunks([...text]), 'one character at a time').toEqual(whole);
+  expect(splitChunks([...text].flatMap((c) => ['', c, ''])), 'with empty chunks').toEqual(whole);
+  return whole;
+}
+
 describe('JsonSplitter', () => {
   it('reads one object per line with the line each starts on', () => {
     const out = split('{"a":1}\n{"a":2}\n\n{"a":3}\n');
@@ -66,6 +84,82 @@ describe('JsonSplitter', () => {
       ['not json at all', 2],
       ['{"a":2}', 3],
       ['42', 4],
+    ]);
+  });
+
+  it('reads the first string right when it is empty (no escape pending at the start)', () => {
+    expect(splitEveryWay('{"":1} {"":"x"}\n')).toEqual([
+      { text: '{"":1}', line: 1 },
+      { text: '{"":"x"}', line: 1 },
+    ]);
+  });
+
+  it('after a value that ends mid-line, the rest of the line is scanned, wherever the chunks end', () => {
+    // The scanner, not the line reader, takes what follows the value: texts as they are, not parsed.
+    expect(splitEveryWay('{\n"a":1} 7 \n{"b":\n2} {"c":3}\n{"d":4}\n')).toEqual([
+      { text: '{\n"a":1}', line: 1 },
+      { text: '7', line: 2 },
+      { text: '{"b":\n2}', line: 3 },
+      { text: '{"c":3}', line: 4 },
+      { text: '{"d":4}', line: 5, value: { d: 4 } },
+    ]);
+  });
+
+  it('a line of white space beyond JSON’s (no-break space) is a blank line, not junk', () => {
+    expect(splitEveryWay('{"a":1}\n\u00a0\n \u00a0 \r\n{"a":2}\n')).toEqual([
+      { text: '{"a":1}', line: 1, value: { a: 1 } },
+      { text: '{"a":2}', line: 4, value: { a: 2 } },
+    ]);
+  });
+
+  it('after junk or a scanned line, the next line is read as a line again (trimmed, parsed)', () => {
+    // A no-break space is trimmed from a line's ends, but the scanner would take it for junk.
+    expect(splitEveryWay('oops\n\u00a0{"a":1}\n{"b":1}{"b":2}\n\u00a0{"c":1}\n{\n"d":1\n}\n\u00a0{"e":1}\n')).toEqual([
+      { text: 'oops', line: 1 },
+      { text: '{"a":1}', line: 2, value: { a: 1 } },
+      { text: '{"b":1}', line: 3 },
+      { text: '{"b":2}', line: 3 },
+      { text: '{"c":1}', line: 4, value: { c: 1 } },
+      { text: '{\n"d":1\n}', line: 5 },
+      { text: '{"e":1}', line: 8, value: { e: 1 } },
+    ]);
+  });
+
+  it('an indented whole object inside a pretty-printed record is part of it, not a new record', () => {
+    const text = '{"a":\n  {"b":1},\n "c":\n\t{"d":"}"}\n}\n{"e":1}\n';
+    expect(splitEveryWay(text)).toEqual([
+      { text: '{"a":\n  {"b":1},\n "c":\n\t{"d":"}"}\n}', line: 1 },
+      { text: '{"e":1}', line: 6, value: { e: 1 } },
+    ]);
+  });
+
+  it('a cut-off record ends before the white space and CR at the end of its last line', () => {
+    expect(splitEveryWay('{"a":1, \t\r\n{"c":3}\r\n')).toEqual([
+      { text: '{"a":1,', line: 1, problem: 'the record is cut off: line 2 starts a new record before it ends' },
+      { text: '{"c":3}', line: 2, value: { c: 3 } },
+    ]);
+  });
+
+  it('an escaped character ends the escape: the string closes at its next quote', () => {
+    expect(splitEveryWay('{\n"a":"x\\"y\\\\",\n"b":"}"\n}\n{"c":1}\n')).toEqual([
+      { text: '{\n"a":"x\\"y\\\\",\n"b":"}"\n}', line: 1 },
+      { text: '{"c":1}', line: 5, value: { c: 1 } },
+    ]);
+  });
+
+  it('an empty chunk changes nothing, in a value being scanned too', () => {
+    expect(splitChunks(['{\n"a":', '', '1}\n{"b":2}\n', ''])).toEqual([
+      { text: '{\n"a":1}', line: 1 },
+      { text: '{"b":2}', line: 3, value: { b: 2 } },
+    ]);
+  });
+
+  it('after end(), the next file counts its lines from 1 again', () => {
+    const s = new JsonSplitter();
+    expect([...s.push('{"a":1}\n\n{"a":\n'), ...s.end()].map((r) => r.line)).toEqual([1, 3]);
+    expect([...s.push('{"b":\n1}\n{"b":2}'), ...s.end()]).toEqual([
+      { text: '{"b":\n1}', line: 1 },
+      { text: '{"b":2}', line: 3, value: { b: 2 } },
     ]);
   });
 });

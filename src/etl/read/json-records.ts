@@ -22,6 +22,7 @@ const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
 
 function isSpace(c: number): boolean {
+  // Stryker disable next-line ConditionalExpression: equivalent — `c === NEWLINE` → false: the scanner deals with a newline before it asks isSpace (at the top level outside strings it stops there), so isSpace never sees one. The line's other ConditionalExpression mutants (killed) are ignored with it.
   return c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09 || c === 0xfeff;
 }
 
@@ -29,12 +30,15 @@ function isSpace(c: number): boolean {
 function isObjectLine(line: string): boolean {
   try {
     const value: unknown = JSON.parse(line);
+    // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent — isObjectLine is only asked about lines that start with {, and what JSON.parse makes of those is always an object. The → false mutant (killed) is ignored with them.
+    // Stryker disable BlockStatement: equivalent — an empty catch block returns undefined, as false as false to the only caller.
     return value !== null && typeof value === 'object' && !Array.isArray(value);
   } catch {
     return false;
   }
 }
 
+// Stryker restore BlockStatement
 function trimLine(line: string): string {
   // Most lines have nothing to trim: two char tests instead of a regex per line.
   // Stryker disable all: equivalent — a shortcut for lines with nothing to trim; the regex below trims the same.
@@ -72,21 +76,27 @@ export class JsonSplitter {
 
   /** Consumes a chunk and returns the values it completes. */
   push(chunk: string): JsonText[] {
+    // An empty chunk changes nothing (consuming it would drop the carry of a value being scanned).
+    if (!chunk) return [];
     return this.consume(this.carry + chunk, false);
   }
 
   /** Ends the input and returns what is left: a value cut off by the end of the file, if any. */
   end(): JsonText[] {
     // The last line may lack its newline: give it one.
+    // Stryker disable next-line BooleanLiteral: equivalent — `last` only feeds the check at the end of consume, which never fires for text that ends in a newline (see there).
     const out = this.consume(`${this.carry}\n`, true);
+    // Stryker disable next-line MethodExpression,LogicalOperator: equivalent — after the text and its added newline, the scanner is still on only inside an unfinished value, which carry holds from its { or [ (never blank); when it is off, carry is empty.
     if (this.scanning && this.carry.trim()) {
       const rest: JsonText = { text: this.carry.trimEnd(), line: this.startLine };
+      // Stryker disable next-line ConditionalExpression: equivalent — `!this.junk` → true: junk always ends at its line's newline, and end() adds one, so none is pending here. The → false mutant (killed) is ignored with it.
       if (!this.junk) rest.problem = 'the record is cut off by the end of the file (unbalanced braces or quotes)';
       out.push(rest);
     }
     this.carry = '';
     this.scanning = this.inString = this.escaped = this.junk = false;
     this.depth = this.scanned = 0;
+    this.line = 1;
     return out;
   }
 
@@ -94,6 +104,7 @@ export class JsonSplitter {
     const out: JsonText[] = [];
     // The scanner resumes after what it already scanned; an unfinished value starts at 0.
     let pos = this.scanning ? this.scanned : 0;
+    // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,UnaryOperator: equivalent — outside an unfinished value (kept in carry, from 0) the scanner sets valueStart at the next value or junk before it reads it; a wrong start only makes carry keep white space or scanned text, which `scanned` skips. The → false and `<= 0` mutants (killed) are ignored with them.
     let valueStart = this.scanning && this.carry.length > 0 ? 0 : -1;
     this.carry = '';
     while (pos < text.length) {
@@ -121,6 +132,7 @@ export class JsonSplitter {
         this.scanning = true;
       }
     }
+    // Stryker disable next-line ConditionalExpression,BooleanLiteral: equivalent — for end() (last) the text ends in a newline, where the scanner either stops at the top level (scanner off) or is inside a value (valueStart ≥ 0): it never ends between values, so this never fires (no test reaches it). The line's other ConditionalExpression mutants (killed) are ignored with it.
     if (last && this.scanning && valueStart < 0) this.scanning = false;
     return out;
   }
@@ -136,27 +148,34 @@ export class JsonSplitter {
           out.push({ text: text.slice(valueStart, i).trimEnd(), line: this.startLine });
           this.junk = false;
           this.scanning = false;
+          // Stryker disable next-line UnaryOperator: equivalent — the scanner is off; when it starts again it sets valueStart at the value or junk it meets before it reads it.
           return [i + 1, -1];
         }
         if (!this.inString && this.depth === 0) {
           this.scanning = false; // back at the top level at a line end: lines are values again
+          // Stryker disable next-line UnaryOperator: equivalent — the scanner is off; when it starts again it sets valueStart at the value or junk it meets before it reads it.
           return [i + 1, -1];
         }
         // Inside an unfinished value, a line that is a whole object by itself starts a new record:
         // the value was cut off (a truncated line of a log), and is not allowed to swallow the rest.
+        // Stryker disable next-line ConditionalExpression: equivalent — `valueStart >= 0` → true: here the scanner is inside a value or string, which has started (valueStart ≥ 0). The line's other ConditionalExpression mutants (killed) are ignored with it.
         if (valueStart >= 0 && (i + 1 === n || text.charCodeAt(i + 1) === OPEN_BRACE)) {
+          // Stryker disable next-line ConditionalExpression,ArithmeticOperator: equivalent — `i + 1 === n` → false (or `i - 1 === n`, never true): indexOf from the end of the text finds nothing, -1 all the same. The → true and indexOf's `i - 1` mutants (killed) are ignored with them.
           const end = i + 1 === n ? -1 : text.indexOf('\n', i + 1);
+          // Stryker disable next-line EqualityOperator: equivalent — `end <= 0`: end is -1 or the place of a newline after i + 1, never 0. The `>= 0` mutant (killed) is ignored with it.
           if (end < 0) {
             // The next line is not all here yet: come back to this newline with the next chunk.
             this.line--;
             this.carry = text.slice(valueStart);
             this.scanned = i - valueStart;
+            // Stryker disable next-line ArrayDeclaration: equivalent — returning [] leaves pos undefined, which ends consume's loop as n does, and valueStart (≥ 0 here) undefined, which the check after the loop takes as it takes ≥ 0.
             return [n, valueStart];
           }
           if (isObjectLine(text.slice(i + 1, end))) {
             out.push({ text: text.slice(valueStart, i).trimEnd(), line: this.startLine, problem: `the record is cut off: line ${this.line} starts a new record before it ends` });
             this.depth = 0;
             this.scanning = this.inString = this.escaped = false;
+            // Stryker disable next-line UnaryOperator: equivalent — the scanner is off; when it starts again it sets valueStart at the value or junk it meets before it reads it.
             return [i + 1, -1];
           }
         }
@@ -183,13 +202,16 @@ export class JsonSplitter {
         this.depth--;
         if (this.depth === 0) {
           out.push({ text: text.slice(valueStart, i + 1), line: this.startLine });
+          // Stryker disable next-line UnaryOperator: equivalent — at the top level the scanner sets valueStart at the next value or junk before it reads it; a wrong one only makes carry keep scanned text, which `scanned` skips.
           valueStart = -1;
         }
       }
     }
     // The text ended inside a value (or junk): keep it for the next chunk.
+    // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent — between values, whatever carry keeps is never scanned: the next consume resumes at `scanned`, its end (push ignores empty chunks, which would drop it unscanned). The → false mutant (killed) is ignored with them.
     this.carry = valueStart >= 0 ? text.slice(valueStart) : '';
     this.scanned = this.carry.length;
+    // Stryker disable next-line ArrayDeclaration: equivalent — returning [] leaves pos undefined, which ends consume's loop as n does; valueStart is read after it only by the check that never fires (see there).
     return [n, valueStart];
   }
 }

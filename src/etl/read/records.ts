@@ -40,6 +40,7 @@ export function repairMojibake(text: string): string {
     const bytes = Buffer.from(current, 'latin1');
     const decoded = bytes.toString('utf8');
     // Stryker disable next-line StringLiteral: equivalent — Buffer.from(text, '') encodes UTF-8 too.
+    // Stryker disable next-line ConditionalExpression: equivalent — `decoded === current` → false: text with mojibake has a byte of 0x80 or more, which UTF-8 decoding never keeps as the same character (a sequence becomes one character, a stray byte U+FFFD), so decoded always differs. The line's other ConditionalExpression mutants (killed) are ignored with it.
     if (decoded === current || CONTROL.test(decoded) || !Buffer.from(decoded, 'utf8').equals(bytes)) break;
     current = decoded;
   }
