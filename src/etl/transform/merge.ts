@@ -140,13 +140,26 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   // The next rules and the checks join this table: when the run changed a good part of it (10%, as
   // autovacuum's analyze threshold judges), let the planner see what it now holds. A small
   // incremental load is not worth re-sampling a large table.
-  if (changed > 0) {
-    const rows = await db.selectFrom(target).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
-    if (changed * 10 >= Number(rows?.n ?? 0)) await sql`analyze ${sql.table(target)}`.execute(db);
-  }
+  if (changed > 0 && changed * 10 >= (await tableRows(db, target, redshift))) await sql`analyze ${sql.table(target)}`.execute(db);
   // Stryker restore all
   return { inserted, updated };
 }
+
+// Stryker disable all: equivalent — the row count only decides whether to ANALYZE, which changes plans, not results.
+/**
+ * About how many rows a table holds: PostgreSQL's estimate (pg_class.reltuples, kept by ANALYZE and
+ * VACUUM; counting a million plays took 0.2 s of a 3 s incremental run), an exact count on Redshift.
+ */
+async function tableRows(db: Kysely<any>, table: string, redshift: boolean): Promise<number> {
+  if (!redshift) {
+    const { rows } = await sql<{ n: number }>`select reltuples::float8 as n from pg_class where oid = to_regclass(${table})`.execute(db);
+    // -1: never analysed (PostgreSQL 14+), so the count is unknown: count.
+    if (Number(rows[0]?.n ?? -1) >= 0) return Number(rows[0]!.n);
+  }
+  const row = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+  return Number(row?.n ?? 0);
+}
+// Stryker restore all
 
 /** Whether a table has no rows (a first load). */
 async function isEmpty(db: Kysely<any>, table: string): Promise<boolean> {
