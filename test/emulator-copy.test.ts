@@ -65,19 +65,40 @@ describe('parseCopy', () => {
     [`copy t from 's3://b/k' ${ROLE} json maxerror -1`, /^MAXERROR must be between 0 and 100000, not -1$/],
     [`copy t from 's3://b/k' ${ROLE} json maxerror 100001`, /^MAXERROR must be between 0 and 100000, not 100001$/],
     [`copy t from 's3://b/k' ${ROLE} json maxerror x`, /^syntax error at or near "x"$/],
-    [`copy t from 's3://b/k' ${ROLE} json compupdate maybe`, /^syntax error at or near "maybe"$/],
+    // COMPUPDATE's argument is optional: a word that is not one is the next option.
+    [`copy t from 's3://b/k' ${ROLE} json compupdate maybe`, /^COPY option MAYBE is not emulated/],
+    [`copy t from 's3://b/k' ${ROLE} json statupdate preset`, /^COPY option PRESET is not emulated/],
+    [`copy t from 's3://b/k' ${ROLE} json compupdate 'on'`, /^syntax error at or near "on"$/],
     [`copy t (a b) from 's3://b/k' ${ROLE} json`, /^syntax error at or near "b"$/],
     [`copy t (a, 'b') from 's3://b/k' ${ROLE} json`, /^syntax error at or near "b"$/],
     [`copy t from 's3://b/k' ${ROLE} json (`, /^syntax error at or near "\("$/],
     [`copy t into 's3://b/k'`, /^syntax error at or near "into"$/],
     [`copy t from s3 ${ROLE}`, /^syntax error at or near "s3"$/],
     [`copy t from`, /^syntax error at end of input$/],
+    [`copy t from 's3://b/k' ${ROLE} json as`, /^syntax error at end of input$/],
     [`select 1`, /^syntax error at or near "select"$/],
     [`copy t from 's3://b/k' ${ROLE} json ; more`, /^syntax error at or near "; more"$/],
     [`copy t from 's3://b/k' ${ROLE} json 'unclosed`, /^syntax error at or near "'unclosed"$/],
   ])('refuses %s', (sql, message) => {
     expect(() => parseCopy(sql)).toThrow(CopyError);
     expect(() => parseCopy(sql)).toThrow(message);
+  });
+
+  it("JSON [AS] 'json_option', alone or after FORMAT [AS]; 'auto' when the option is left out", () => {
+    const json = (options: string) => parseCopy(`copy t from 's3://b/k' ${ROLE} ${options}`).json;
+    expect(json("json 's3://b/p.json'")).toBe('s3://b/p.json');
+    expect(json("json as 'auto ignorecase'")).toBe('auto ignorecase');
+    expect(json("format as json as 's3://b/p.json'")).toBe('s3://b/p.json');
+    expect(json('format as json')).toBe('auto');
+    expect(json('format json gzip')).toBe('auto');
+  });
+
+  it('COMPUPDATE [PRESET | ON | TRUE | OFF | FALSE] and STATUPDATE [ON | TRUE | OFF | FALSE], the argument optional', () => {
+    const parse = (options: string) => parseCopy(`copy t from 's3://b/k' ${ROLE} json ${options}`);
+    for (const value of ['preset', 'on', 'true', 'off', 'false', '']) expect(parse(`compupdate ${value} gzip`).gzip).toBe(true);
+    for (const value of ['on', 'true', 'off', 'false', '']) expect(parse(`statupdate ${value} gzip`).gzip).toBe(true);
+    expect(parse('compupdate').json).toBe('auto');
+    expect(parse('statupdate').json).toBe('auto');
   });
 
   it('a trailing semicolon, white space or comment ends the statement', () => {

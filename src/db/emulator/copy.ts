@@ -81,6 +81,14 @@ export function parseCopy(sql: string): CopyStatement {
     const token = next();
     return token.kind === 'string' ? token.value : fail(token);
   };
+  // JSON [AS] 'json_option', 'auto' when left out (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-format.html#copy-json).
+  const jsonOption = () => {
+    if (peek()?.value === 'as') {
+      next();
+      return string();
+    }
+    return peek()?.kind === 'string' ? string() : 'auto';
+  };
 
   expectWord('copy');
   let table = name(next());
@@ -119,10 +127,10 @@ export function parseCopy(sql: string): CopyStatement {
       case 'format':
         if (peek()?.value === 'as') next();
         expectWord('json');
-        copy.json = peek()?.kind === 'string' ? string() : 'auto';
+        copy.json = jsonOption();
         break;
       case 'json':
-        copy.json = peek()?.kind === 'string' ? string() : 'auto';
+        copy.json = jsonOption();
         break;
       case 'manifest':
         copy.manifest = true;
@@ -141,8 +149,10 @@ export function parseCopy(sql: string): CopyStatement {
       }
       case 'compupdate':
       case 'statupdate': {
-        const v = next();
-        if (!['on', 'off', 'true', 'false', 'preset'].includes(v.value)) fail(v);
+        // COMPUPDATE [ PRESET | { ON | TRUE } | { OFF | FALSE } ], STATUPDATE [ { ON | TRUE } | { OFF | FALSE } ]:
+        // the argument may be left out (https://docs.aws.amazon.com/redshift/latest/dg/copy-parameters-data-load.html).
+        const values = option.value === 'compupdate' ? ['preset', 'on', 'true', 'off', 'false'] : ['on', 'true', 'off', 'false'];
+        if (peek()?.kind === 'word' && values.includes(peek()!.value)) next();
         break;
       }
       default:
