@@ -61,23 +61,53 @@ describe('parseCopy', () => {
     [`copy t from 's3://b/k' ${ROLE}`, /FORMAT AS JSON only/],
     [`copy t from 's3://b/k' json`, /needs an authorization: IAM_ROLE/],
     [`copy t from '/local/file' ${ROLE} json`, /loads only from Amazon S3 \(s3:\/\/…\), not "\/local\/file"/],
-    [`copy t from 's3://b/k' ${ROLE} json csv`, /^COPY option CSV is not emulated/],
+    [`copy t from 's3://b/k' ${ROLE} json csv`, /^COPY option CSV is not emulated; see https:\/\/docs\.aws\.amazon\.com\/redshift\/latest\/dg\/r_COPY\.html$/],
     [`copy t from 's3://b/k' ${ROLE} json maxerror -1`, /^MAXERROR must be between 0 and 100000, not -1$/],
     [`copy t from 's3://b/k' ${ROLE} json maxerror 100001`, /^MAXERROR must be between 0 and 100000, not 100001$/],
     [`copy t from 's3://b/k' ${ROLE} json maxerror x`, /^syntax error at or near "x"$/],
-    [`copy t from 's3://b/k' ${ROLE} json compupdate maybe`, /^syntax error at or near "maybe"$/],
+    // COMPUPDATE's argument is optional: a word that is not one is the next option.
+    [`copy t from 's3://b/k' ${ROLE} json compupdate maybe`, /^COPY option MAYBE is not emulated/],
+    [`copy t from 's3://b/k' ${ROLE} json statupdate preset`, /^COPY option PRESET is not emulated/],
+    [`copy t from 's3://b/k' ${ROLE} json compupdate 'on'`, /^syntax error at or near "on"$/],
     [`copy t (a b) from 's3://b/k' ${ROLE} json`, /^syntax error at or near "b"$/],
     [`copy t (a, 'b') from 's3://b/k' ${ROLE} json`, /^syntax error at or near "b"$/],
     [`copy t from 's3://b/k' ${ROLE} json (`, /^syntax error at or near "\("$/],
     [`copy t into 's3://b/k'`, /^syntax error at or near "into"$/],
+    // A quoted "from" is a name, not the keyword.
+    [`copy t "from" 's3://b/k' ${ROLE} json`, /^syntax error at or near "from"$/],
     [`copy t from s3 ${ROLE}`, /^syntax error at or near "s3"$/],
     [`copy t from`, /^syntax error at end of input$/],
+    [`copy t`, /^syntax error at end of input$/],
+    [`copy s.t`, /^syntax error at end of input$/],
+    [`copy t from 's3://b/k' iam_role`, /^syntax error at end of input$/],
+    [`copy t from 's3://b/k' ${ROLE} json region`, /^syntax error at end of input$/],
+    [`copy t from 's3://b/k' ${ROLE} format`, /^syntax error at end of input$/],
+    [`copy t from 's3://b/k' ${ROLE} json as`, /^syntax error at end of input$/],
+    [`copy t from 's3://b/k' ${ROLE} json maxerror`, /^syntax error at end of input$/],
     [`select 1`, /^syntax error at or near "select"$/],
     [`copy t from 's3://b/k' ${ROLE} json ; more`, /^syntax error at or near "; more"$/],
+    [`copy t from 's3://b/k' ${ROLE} json;more`, /^syntax error at or near ";more"$/],
     [`copy t from 's3://b/k' ${ROLE} json 'unclosed`, /^syntax error at or near "'unclosed"$/],
   ])('refuses %s', (sql, message) => {
     expect(() => parseCopy(sql)).toThrow(CopyError);
     expect(() => parseCopy(sql)).toThrow(message);
+  });
+
+  it("JSON [AS] 'json_option', alone or after FORMAT [AS]; 'auto' when the option is left out", () => {
+    const json = (options: string) => parseCopy(`copy t from 's3://b/k' ${ROLE} ${options}`).json;
+    expect(json("json 's3://b/p.json'")).toBe('s3://b/p.json');
+    expect(json("json as 'auto ignorecase'")).toBe('auto ignorecase');
+    expect(json("format as json as 's3://b/p.json'")).toBe('s3://b/p.json');
+    expect(json('format as json')).toBe('auto');
+    expect(json('format json gzip')).toBe('auto');
+  });
+
+  it('COMPUPDATE [PRESET | ON | TRUE | OFF | FALSE] and STATUPDATE [ON | TRUE | OFF | FALSE], the argument optional', () => {
+    const parse = (options: string) => parseCopy(`copy t from 's3://b/k' ${ROLE} json ${options}`);
+    for (const value of ['preset', 'on', 'true', 'off', 'false', '']) expect(parse(`compupdate ${value} gzip`).gzip).toBe(true);
+    for (const value of ['on', 'true', 'off', 'false', '']) expect(parse(`statupdate ${value} gzip`).gzip).toBe(true);
+    expect(parse('compupdate').json).toBe('auto');
+    expect(parse('statupdate').json).toBe('auto');
   });
 
   it('a trailing semicolon, white space or comment ends the statement', () => {
@@ -132,6 +162,7 @@ describe('readCopyInput', () => {
     expect(await rejectOf(-32769, col('v', 'smallint'))).toMatchObject({ code: 1216 });
     expect(await rejectOf(2147483648, col('v', 'integer'))).toMatchObject({ code: 1216, message: "Overflow, Value '2147483648', Type: integer" });
     expect(await rejectOf(-2147483649, col('v', 'integer'))).toMatchObject({ code: 1216 });
+    expect(await rejectOf(1e19, col('v', 'bigint'))).toMatchObject({ code: 1216, message: "Overflow, Value '10000000000000000000', Type: bigint" });
   });
 
   it('a non-integer into an integer column is error 1207, naming the first bad character and its position', async () => {
@@ -194,6 +225,12 @@ describe('readCopyInput', () => {
       [3, 1224, 'Invalid JSON: a top-level value must be an object or array', '42'],
       [5, 1224, 'Invalid JSON: the text is not a JSON object or array', '{"a":\n 2,'],
     ]);
+    // A record that is not JSON has no column: column_name, column_type and column_length stay blank.
+    const file = expect.stringMatching(/a\.json$/);
+    expect(outcome.errors.slice(0, 2)).toEqual([
+      { file, line: 2, column: '', type: '', length: '', position: 0, code: 1224, message: 'Invalid JSON: the text is not a JSON object or array', raw: 'not json' },
+      { file, line: 3, column: '', type: '', length: '', position: 0, code: 1224, message: 'Invalid JSON: a top-level value must be an object or array', raw: '42' },
+    ]);
     // Text that looks like a record but is not JSON, on lines of its own.
     const broken = await copyOf('{"a": 1,\n "a" 2}\nnull\n', [col('a', 'integer')], { maxError: 10 });
     expect(broken.errors.map((e) => [e.line, e.message])).toEqual([
@@ -219,6 +256,9 @@ describe('readCopyInput', () => {
     const body = '{"UserId": 5, "userid": 6}\n{"USERID": 7}\n[8]\n';
     expect((await copyOf(body, [col('userid', 'integer')])).rows).toEqual(['6\n', '\\N\n', '\\N\n']);
     expect((await copyOf('{"USERID": 7}\n{"name": 1}\n', [col('userid', 'integer')], { json: 'auto ignorecase' })).rows).toEqual(['7\n', '\\N\n']);
+    // Not even an array's length, nor a key that only reads like a missing one.
+    expect((await copyOf('[8, 9]\n', [col('length', 'integer')])).rows).toEqual(['\\N\n']);
+    expect((await copyOf('{"undefined": 5}\n', [col('userid', 'integer')], { json: 'auto ignorecase' })).rows).toEqual(['\\N\n']);
   });
 
   it('JSONPaths: bracket or dot notation, array indexes, missing paths as NULL', async () => {
@@ -230,6 +270,16 @@ describe('readCopyInput', () => {
     expect((await copyOf('{"a": {"b": 1}, "c": 2}', [col('x', 'integer'), col('y', 'integer')], { json: 's3://bkt/paths/dot.json' })).rows).toEqual(['1\t2\n']);
   });
 
+  it('JSONPaths: keys of any length, indexes of several digits, white space inside brackets; no member of a string or of null', async () => {
+    await s3.put('s3://bkt/paths/long.json', JSON.stringify({ jsonpaths: ["$['list'][10]", '$["key"]', "$[ 'spaced' ]"] }));
+    const list = Array.from({ length: 11 }, (_, i) => i * 10);
+    const columns = [col('x', 'integer'), col('y', 'character varying'), col('z', 'character varying')];
+    expect((await copyOf(JSON.stringify({ list, key: 'K', spaced: 'S' }), columns, { json: 's3://bkt/paths/long.json' })).rows).toEqual(['100\tK\tS\n']);
+    await s3.put('s3://bkt/paths/dots.json', JSON.stringify({ jsonpaths: ['$.outer.inner', '$.text.length', '$.nothing.x'] }));
+    const dotted = await copyOf('{"outer": {"inner": 4}, "text": "abc", "nothing": null}', [col('x', 'integer'), col('y', 'integer'), col('z', 'integer')], { json: 's3://bkt/paths/dots.json' });
+    expect(dotted).toEqual({ rows: ['4\t\\N\t\\N\n'], errors: [], failed: false });
+  });
+
   it('JSONPaths: a document without "jsonpaths" means auto; bad documents fail the COPY', async () => {
     await s3.put('s3://bkt/paths/other.json', JSON.stringify({ paths: ['$.x'] }));
     expect((await copyOf('{"a": 3}', [col('a', 'integer')], { json: 's3://bkt/paths/other.json' })).rows).toEqual(['3\n']);
@@ -239,6 +289,9 @@ describe('readCopyInput', () => {
     };
     await fails('{"jsonpaths": "$.a"}', /^Invalid JSONPath format: "jsonpaths" must be an array of strings$/);
     await fails('{"jsonpaths": [1]}', /^Invalid JSONPath format: "jsonpaths" must be an array of strings$/);
+    await fails('{"jsonpaths": ["$.a", 1]}', /^Invalid JSONPath format: "jsonpaths" must be an array of strings$/);
+    // A path's notation is the one it starts with: a dot path is not bracket notation for holding a bracket later.
+    await fails(`{"jsonpaths": ["$['a']", "$.b$['c']"]}`, /^Invalid JSONPath format: bracket and dot notation are mixed$/);
     await fails('{"jsonpaths": ["a"]}', /^Invalid JSONPath format: a$/);
     await fails('{"jsonpaths": ["$..a"]}', /^Invalid JSONPath format: \$\.\.a$/);
     await fails('{"jsonpaths": ["$[*]"]}', /^Invalid JSONPath format: \$\[\*\]$/);
@@ -330,5 +383,7 @@ describe('COPY statements for Redshift (src/db/redshift/copy.ts)', () => {
     const all = compile({ region: 'us-east-1', manifest: true, gzip: true, jsonPaths: 's3://bkt/p.json', maxErrors: 4 });
     expect(all).toContain("format as json 's3://bkt/p.json' manifest gzip maxerror 5 compupdate off");
     expect(all).toContain("region 'us-east-1' format");
+    // A value that is no S3 URI is refused before it reaches the SQL, naming what it was given for.
+    expect(() => compile({ jsonPaths: 'paths.json' })).toThrow(/^JSONPaths file "paths\.json" is not valid: expected something like s3:\/\/my-bucket\/path\/$/);
   });
 });

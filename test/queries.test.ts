@@ -1,3 +1,4 @@
+import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   catalogueMatchRate,
@@ -13,12 +14,30 @@ import {
   upgradedUsers,
   userActivity,
 } from '../src/queries/index.js';
+import type { Database } from '../src/types/database.js';
 import { openTestWarehouse } from './helpers/db.js';
 
 // The query helpers on a small warehouse written by hand, star rows inserted directly: every
 // expected value below was counted by hand from the table of plays, not computed by the code.
 
 const at = (iso: string) => new Date(`${iso}Z`);
+
+type Play = readonly [string, string, number | null, string, string | null, string | null, number, number, string | null, string | null];
+/** A songplays row of a line of PLAYS. */
+const playRow = ([, t, user_id, level, song_id, artist_id, session_id, item_in_session, song_title, artist_name]: Play) => ({
+  start_time: at(t),
+  user_id,
+  level,
+  song_id,
+  artist_id,
+  session_id,
+  item_in_session,
+  song_title,
+  artist_name,
+  location: null,
+  user_agent: null,
+  song_length: null,
+});
 
 //   id   start_time (UTC)       user level  song  artist  session item  title       artist name
 const PLAYS = [
@@ -85,27 +104,22 @@ describe('query helpers on a warehouse written by hand', () => {
       .insertInto('time')
       .values(TIME.map(([t, hour, day, week, month, year, weekday]) => ({ start_time: at(t), hour, day, week, month, year, weekday })))
       .execute();
-    await wh.db
-      .insertInto('songplays')
-      .values(
-        PLAYS.map(([, t, user_id, level, song_id, artist_id, session_id, item_in_session, song_title, artist_name]) => ({
-          start_time: at(t),
-          user_id,
-          level,
-          song_id,
-          artist_id,
-          session_id,
-          item_in_session,
-          song_title,
-          artist_name,
-          location: null,
-          user_agent: null,
-          song_length: null,
-        })),
-      )
-      .execute();
+    await wh.db.insertInto('songplays').values(PLAYS.map(playRow)).execute();
   });
   afterAll(() => wh.close());
+
+  /** Runs `check` on the warehouse with `plays` added (and the catalogue rows `write` adds), then rolls them back. */
+  async function withPlays(plays: Play[], check: (db: Kysely<Database>) => Promise<void>, write: (db: Kysely<Database>) => Promise<unknown> = async () => {}) {
+    await wh.db
+      .transaction()
+      .execute(async (trx) => {
+        await write(trx);
+        await trx.insertInto('songplays').values(plays.map(playRow)).execute();
+        await check(trx);
+        throw new Error('roll back');
+      })
+      .catch((e: Error) => expect(e.message).toBe('roll back'));
+  }
 
   it('topSongs: every play with a title counted, most played first, ties by title then artist; catalogue ids where a play matched', async () => {
     expect(await topSongs(wh.db)).toEqual([
@@ -142,6 +156,18 @@ describe('query helpers on a warehouse written by hand', () => {
       { song_id: 'SO2', title: 'Song Two', artist_name: 'Band B', plays: 1 },
     ]);
     expect(await topCatalogueSongs(wh.db, { limit: 1, to: at('2018-11-06T00:00:00') })).toEqual([{ song_id: 'SO1', title: 'Song One', artist_name: 'Band A', plays: 1 }]);
+    expect(await topCatalogueSongs(wh.db, { limit: 1 })).toEqual([{ song_id: 'SO1', title: 'Song One', artist_name: 'Band A', plays: 2 }]);
+  });
+
+  it('topSongs and topArtists: plays of one song matched to several catalogue songs (same title and artist name, another duration) show the greatest ids', async () => {
+    const catalogue = async (db: Kysely<Database>) => {
+      await db.insertInto('songs').values({ song_id: 'SO3', title: 'Song One', artist_id: 'AR3', artist_name: 'Band A', year: null, duration: 250 }).execute();
+      await db.insertInto('artists').values({ artist_id: 'AR3', name: 'Band A', location: null, latitude: null, longitude: null, source_song_id: 'SO3' }).execute();
+    };
+    await withPlays([['p14', '2018-11-09T10:00:00', 4, 'free', 'SO3', 'AR3', 10, 0, 'Song One', 'Band A']], async (db) => {
+      expect(await topSongs(db, { limit: 1 })).toEqual([{ title: 'Song One', artist_name: 'Band A', plays: 4, song_id: 'SO3', artist_id: 'AR3' }]);
+      expect(await topArtists(db, { limit: 1 })).toEqual([{ name: 'Band A', plays: 5, artist_id: 'AR3' }]);
+    }, catalogue);
   });
 
   it('catalogueMatchRate: matched plays over all plays', async () => {
@@ -226,6 +252,10 @@ describe('query helpers on a warehouse written by hand', () => {
     // The period bounds both the free and the paid play.
     expect(await upgradedUsers(wh.db, { to: at('2018-11-06T08:00:00') })).toEqual([]);
     expect(await upgradedUsers(wh.db, { from: at('2018-11-05T10:00:00') })).toEqual([upgraded[0]]);
+    // User 2 (free on the 6th and the 7th) pays between the two: upgraded, counted from the first free play.
+    await withPlays([['p14', '2018-11-07T00:00:00', 2, 'paid', null, null, 10, 0, null, null]], async (db) => {
+      expect(await upgradedUsers(db)).toEqual([...upgraded, { user_id: 2, first_name: 'Bob', last_name: 'Ray', upgraded_at: at('2018-11-07T00:00:00') }]);
+    });
   });
 });
 

@@ -173,6 +173,13 @@ describe('which row wins', () => {
     expect(await wh.db.selectFrom('users').select(['first_name', 'last_session_id', 'last_item_in_session']).executeTakeFirstOrThrow()).toEqual({ first_name: 'S6', last_session_id: 6, last_item_in_session: 0 });
   });
 
+  it('users: a later run bringing the very event the row comes from (a corrected file) replaces it', async () => {
+    await load({ 'a.json': event({ userId: '7', firstName: 'Ann', level: 'free', ts: T0, sessionId: 5, itemInSession: 1 }) });
+    const corrected = await load({ 'b.json': event({ userId: '7', firstName: 'Anne', level: 'paid', ts: T0, sessionId: 5, itemInSession: 1 }) });
+    expect(corrected.transform.users).toEqual({ inserted: 0, updated: 1 });
+    expect(await wh.db.selectFrom('users').select(['first_name', 'level']).execute()).toEqual([{ first_name: 'Anne', level: 'paid' }]);
+  });
+
   it('users: of two events of one user at the same (ts, session, item), the last by content wins', async () => {
     await load({
       'a.json': [
