@@ -22,6 +22,7 @@ export const MUTATION_TEST_FILES = [
   'test/checks-rules.test.ts',
   'test/transform-rules.test.ts',
   'test/transform-winners.test.ts',
+  'test/bulk-load.test.ts',
   'test/generator.test.ts',
   'test/redshift-emulator.test.ts',
 ];

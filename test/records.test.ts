@@ -21,6 +21,16 @@ describe('toCopyRow', () => {
     expect(row(event({ song: 'x\ty' }))).toContain('x\\ty');
   });
 
+  it('checks text made only of characters that are not plain ASCII as closely as any other', () => {
+    const cell = (song: string) => {
+      const out = row(event({ song }));
+      return typeof out === 'string' ? out.split('\t')[EVENT_SOURCE.fields.findIndex((f) => f.json === 'song')] : out;
+    };
+    expect(cell('\t\\')).toBe('\\t\\\\');
+    expect(cell('Ã©')).toBe('é');
+    expect(cell('\u0000')).toMatchObject({ reason: 'field "song" contains a NUL character' });
+  });
+
   it.each([
     ['not JSON', '{"ts": 1, page: "x"}', /not valid JSON/],
     ['an array', '[1,2]', /not a JSON object but an array/],
