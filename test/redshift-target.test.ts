@@ -11,7 +11,7 @@ import { RedshiftAdapter } from '../src/db/redshift/adapter.js';
 import { copyFromS3, jsonPathsDocument } from '../src/db/redshift/copy.js';
 import { RedshiftDialect } from '../src/db/redshift/dialect.js';
 import { InvalidValueError } from '../src/db/redshift/values.js';
-import { listDataFiles } from '../src/etl/read/files.js';
+import { type DataFile, walkDataFiles } from '../src/etl/read/files.js';
 import { stageOnRedshift } from '../src/etl/stage/redshift.js';
 import { redshiftPlan } from '../src/plan.js';
 import { EVENT_SOURCE, SONG_SOURCE } from '../src/types/raw.js';
@@ -28,6 +28,13 @@ const PLAN = {
   s3Staging: 's3://sparkify-staging/etl/',
 };
 const GOLDEN = path.join(ROOT, 'test/golden/redshift-plan.sql');
+
+/** Every data file below `dir`, in path order. */
+async function listDataFiles(dir: string, setting: string): Promise<DataFile[]> {
+  const files: DataFile[] = [];
+  for await (const batch of walkDataFiles(dir, setting)) files.push(...batch);
+  return files;
+}
 
 describe('Redshift dialect', () => {
   let wh: Awaited<ReturnType<typeof openTestWarehouse>>;

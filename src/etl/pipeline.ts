@@ -6,7 +6,7 @@ import { STAR_TABLES, type StarTable } from '../types/database.js';
 import { EVENT_SOURCE, SONG_SOURCE, type SourceSpec } from '../types/raw.js';
 import { CheckFailedError, type CheckResult, failures, runChecks, WAREHOUSE_CHECKS } from './checks.js';
 import type { DataFile } from './read/files.js';
-import { clearFileLists, dropFileList, FileStatsWriter, queueFiles, queuedFiles } from './runs/file-list.js';
+import { dropFileList, FileStatsWriter, queueFiles, queuedFiles } from './runs/file-list.js';
 import { markLoaded } from './runs/manifest.js';
 import { reconcileStaging } from './stage/reconcile.js';
 import { abandonStaleRuns, describeRunningRun, finishRun, recordFilesAndRejects, startRun } from './runs/runs.js';
@@ -74,7 +74,7 @@ export async function runEtl(wh: Warehouse, options: EtlOptions): Promise<EtlSum
   const release = await acquireEtlLock(wh, () => describeRunningRun(wh.db));
   try {
     await abandonStaleRuns(wh.db);
-    await clearFileLists(wh.db);
+    await dropFileList(wh.db);
     const runId = randomUUID();
     const { progress: _, ...loggedOptions } = options;
     await startRun(wh.db, runId, loggedOptions);

@@ -21,13 +21,6 @@ export interface DataFile {
 
 const DATA_FILE = /\.json(\.gz)?$/i;
 
-/** Lists `*.json` and `*.json.gz` files below `dir`, recursively, in path order, with size and mtime. */
-export async function listDataFiles(dir: string, setting: string): Promise<DataFile[]> {
-  const files: DataFile[] = [];
-  for await (const batch of walkDataFiles(dir, setting)) files.push(...batch);
-  return files;
-}
-
 /**
  * The `*.json` and `*.json.gz` files below `dir`, recursively, in path order, with size and mtime,
  * a batch at a time: memory holds a batch and the directories being walked, not every file (a

@@ -16,16 +16,15 @@ export interface QueuedFiles {
   bytes: number;
 }
 
-/** Empties the work tables of runs that ended without cleaning up (killed); the caller holds the ETL lock. */
-export async function clearFileLists(db: Kysely<Database>): Promise<void> {
-  await db.deleteFrom('etl_file_stats').execute();
-  await db.deleteFrom('etl_file_queue').execute();
-}
-
-/** Removes a finished run's rows from the work tables (in the transaction that publishes or fails it). */
-export async function dropFileList(db: Kysely<Database>, runId: string): Promise<void> {
-  await db.deleteFrom('etl_file_stats').where('run_id', '=', runId).execute();
-  await db.deleteFrom('etl_file_queue').where('run_id', '=', runId).execute();
+/**
+ * Removes a finished run's rows from the work tables (in the transaction that publishes or fails
+ * it), or, without a run, every run's: those of runs killed before they cleaned up (the caller holds the ETL lock).
+ */
+export async function dropFileList(db: Kysely<Database>, runId?: string): Promise<void> {
+  for (const table of ['etl_file_stats', 'etl_file_queue'] as const) {
+    const drop = db.deleteFrom(table);
+    await (runId === undefined ? drop : drop.where('run_id', '=', runId)).execute();
+  }
 }
 
 /**

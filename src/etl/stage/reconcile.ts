@@ -7,7 +7,7 @@ export class ReconciliationError extends Error {
   override name = 'ReconciliationError';
 }
 
-/** Problems listed in the error; the rest are counted. */
+/** Problems of each kind listed in the error, at most. */
 const SHOWN = 20;
 
 /**

@@ -1,7 +1,7 @@
-import { sql, type Transaction } from 'kysely';
+import type { Transaction } from 'kysely';
 import type { Database, StarTable } from '../../types/database.js';
 import { artistsRule } from './artists.js';
-import { type UpsertCounts, upsert } from './merge.js';
+import { isEmpty, type UpsertCounts, upsert } from './merge.js';
 import { linkLateSongs, songplaysRule } from './songplays.js';
 import { songsRule } from './songs.js';
 import { timeRule } from './time.js';
@@ -28,7 +28,7 @@ export async function transformStaged(
   // Stryker disable next-line BooleanLiteral: equivalent — set inside the songplays step, before it is read.
   let earlierPlays = false;
   const songplays = await step('songplays', async () => {
-    earlierPlays = !!(await trx.selectFrom('songplays').select(sql.lit(1).as('one')).limit(1).executeTakeFirst());
+    earlierPlays = !(await isEmpty(trx, 'songplays'));
     return upsert(trx, songplaysRule);
   });
   // Only plays of earlier runs can have become matchable, and only if the catalogue changed (this

@@ -168,7 +168,7 @@ async function tableRows(db: Kysely<any>, table: string, redshift: boolean): Pro
 
 /** Whether a table has no rows (a first load). */
 // Stryker disable next-line BlockStatement: equivalent — "not empty" takes the MERGE path, which gives the same rows.
-async function isEmpty(db: Kysely<any>, table: string): Promise<boolean> {
+export async function isEmpty(db: Kysely<any>, table: string): Promise<boolean> {
   return !(await db.selectFrom(table).select(sql.lit(1).as('one')).limit(1).executeTakeFirst());
 }
 
