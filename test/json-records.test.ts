@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { JsonSplitter, type JsonText } from '../src/etl/read/json-records.js';
 
-/** Splits `text` fed in chunks of `size` characters. */
+/** Splits `text` fed in chunks of `size` characters; fed whole, checks that line by line gives the same. */
 function split(text: string, size = text.length): JsonText[] {
   const s = new JsonSplitter();
   const out: JsonText[] = [];
   for (let i = 0; i < text.length; i += size) out.push(...s.push(text.slice(i, i + size)));
-  return [...out, ...s.end()];
+  const result = [...out, ...s.end()];
+  if (size === text.length) expect(splitLines(text), 'line by line').toEqual(result);
+  return result;
+}
+
+/** Splits `text` as the file reader feeds it: each line by pushLine, the text after the last newline by push. */
+function splitLines(text: string): JsonText[] {
+  const s = new JsonSplitter();
+  const lines = text.split('\n');
+  const last = lines.pop()!;
+  const out: JsonText[] = [];
+  for (const line of lines) s.pushLine(line, out);
+  return [...out, ...s.push(last), ...s.end()];
 }
 
 /** Splits `chunks` fed one after another. */

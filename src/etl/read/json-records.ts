@@ -81,6 +81,31 @@ export class JsonSplitter {
     return this.consume(this.carry + chunk, false);
   }
 
+  /**
+   * Consumes one line, given without its newline, into `out`: the same as push(`${line}\n`), but the
+   * usual line, a whole value by itself, goes straight to JSON.parse without joining any text.
+   */
+  pushLine(line: string, out: JsonText[]): void {
+    if (this.scanning || this.carry) {
+      out.push(...this.push(`${line}\n`));
+      return;
+    }
+    const trimmed = trimLine(line);
+    if (trimmed === '') {
+      this.line++;
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(trimmed);
+    } catch {
+      // Not a value by itself: the scanner takes it, as push would.
+      out.push(...this.push(`${line}\n`));
+      return;
+    }
+    out.push({ text: trimmed, line: this.line++, value });
+  }
+
   /** Ends the input and returns what is left: a value cut off by the end of the file, if any. */
   end(): JsonText[] {
     // The last line may lack its newline: give it one.

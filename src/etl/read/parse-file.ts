@@ -1,6 +1,7 @@
 import { EVENT_SOURCE, SONG_SOURCE, type SourceSpec } from '../../types/raw.js';
 import { type DataFile, readJsonTexts } from './files.js';
 import { type Reject, toCopyRow } from './records.js';
+import type { RowBuffer } from './row-buffer.js';
 
 /** What parsing one file gave, besides its COPY rows. */
 export interface ParsedFile {
@@ -17,32 +18,31 @@ export const SOURCES: Record<SourceSpec['name'], SourceSpec> = { songs: SONG_SOU
 
 /**
  * Parses one data file into COPY text rows (or, with `as: 'json'`, its good records as JSON lines,
- * which is what Redshift's COPY is given), handed to `onRows` a read chunk at a time (awaited, so
- * a slow consumer slows the parser and memory stays flat), and returns its counts and rejects. The
- * same function runs inline and in the worker threads.
+ * which is what Redshift's COPY is given), added to `out` and flushed a read chunk at a time
+ * (awaited, so a slow consumer slows the parser and memory stays flat), and returns its counts and
+ * rejects. The same function runs inline and in the worker threads.
  */
 export async function parseFile(
   source: SourceSpec,
   file: DataFile,
-  onRows: (rows: string) => Promise<void>,
+  out: RowBuffer,
   preloaded?: Promise<Buffer>,
   onBytes?: (n: number) => void,
   as: 'copy' | 'json' = 'copy',
 ): Promise<ParsedFile> {
   const parsed: ParsedFile = { read: 0, staged: 0, repaired: 0, rejects: [] };
   for await (const texts of readJsonTexts(file, onBytes, preloaded)) {
-    let rows = '';
     for (const text of texts) {
       parsed.read++;
       const row = toCopyRow(source, text, file.path, parsed);
       if (typeof row === 'string') {
         parsed.staged++;
-        rows += as === 'copy' ? row : `${JSON.stringify(text.value ?? JSON.parse(text.text))}\n`;
+        out.add(as === 'copy' ? row : `${JSON.stringify(text.value ?? JSON.parse(text.text))}\n`);
       } else {
         parsed.rejects.push(row);
       }
     }
-    if (rows) await onRows(rows);
+    await out.flush();
   }
   parsed.hash = file.hash;
   return parsed;

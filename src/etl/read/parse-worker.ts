@@ -3,6 +3,7 @@ import { parentPort } from 'node:worker_threads';
 import type { SourceSpec } from '../../types/raw.js';
 import type { DataFile } from './files.js';
 import { parseFile, SOURCES } from './parse-file.js';
+import { RowBuffer } from './row-buffer.js';
 
 type Request = { type: 'parse'; source: SourceSpec['name']; file: DataFile } | { type: 'ack' };
 
@@ -10,7 +11,6 @@ type Request = { type: 'parse'; source: SourceSpec['name']; file: DataFile } | {
 const IN_FLIGHT = 3;
 
 const port = parentPort!;
-const encoder = new TextEncoder();
 let unacked = 0;
 let resume: (() => void) | undefined;
 
@@ -22,12 +22,13 @@ port.on('message', async (message: Request) => {
     return;
   }
   try {
-    const result = await parseFile(SOURCES[message.source], message.file, async (rows) => {
-      // Encoded here, off the main thread, and transferred without a copy.
-      const bytes = encoder.encode(rows);
-      port.postMessage({ type: 'rows', rows: bytes }, [bytes.buffer]);
+    const out = new RowBuffer(async (bytes) => {
+      // Transferred without a copy: the buffer is not used here again.
+      port.postMessage({ type: 'rows', rows: bytes }, [bytes.buffer as ArrayBuffer]);
       if (++unacked >= IN_FLIGHT) await new Promise<void>((resolve) => (resume = resolve));
     });
+    const result = await parseFile(SOURCES[message.source], message.file, out);
+    await out.flush(true);
     // Every batch reaches COPY before the file counts as done (the pool resolves on 'done').
     while (unacked > 0) await new Promise<void>((resolve) => (resume = resolve));
     port.postMessage({ type: 'done', result });

@@ -7,6 +7,7 @@ import { LINEAGE_COLUMNS, type SourceSpec } from '../../types/raw.js';
 import { type DataFile, isSmall, readAhead } from '../read/files.js';
 import { type ParsedFile, parseFile } from '../read/parse-file.js';
 import { ParsePool } from '../read/parse-pool.js';
+import { RowBuffer } from '../read/row-buffer.js';
 import type { Reject } from '../read/records.js';
 
 /** The files of one source to stage, a page at a time (pages from the run's file queue), and their bytes. */
@@ -88,8 +89,6 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
   return result;
 }
 
-const WRITE_CHARS = 1 << 18;
-
 /** Above this much input, files are parsed by worker threads; below it, starting them costs more than it saves. */
 const PARALLEL_BYTES = 16 << 20;
 
@@ -113,25 +112,14 @@ async function copySource(
   const copy = client.query(copyFrom(`copy ${pg.escapeIdentifier(source.table)} (${columns}) from stdin`));
   const copyDone = finished(copy);
   copyDone.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-  // Rows are coalesced into writes of ~256 KiB: a song file gives one short row, and a socket
-  // write per row cost more than parsing it.
-  let pending = '';
-  const send = async (data: string | Buffer) => {
+  const send = async (data: Buffer) => {
     if (!copy.write(data)) await once(copy, 'drain');
   };
-  const flush = async () => {
-    // Taken before awaiting: other lanes go on appending while this batch is sent.
-    const data = pending;
-    pending = '';
-    if (data) await send(data);
-  };
-  const write = async (rows: string | Buffer) => {
-    if (typeof rows !== 'string') {
-      await flush();
-      return send(rows);
-    }
-    pending += rows;
-    if (pending.length >= WRITE_CHARS) await flush();
+  // Rows parsed here, from every file, share one buffer: a song file gives one short row.
+  const out = new RowBuffer(send);
+  const fromWorker = async (rows: Buffer) => {
+    await out.flush(true);
+    return send(rows);
   };
 
   // Files may finish out of order (in parallel); their counts and rejects are taken in file order,
@@ -163,8 +151,8 @@ async function copySource(
   let preloaded = readAhead(files);
   const parseOne = (i: number): Promise<ParsedFile> => {
     const file = files[i]!;
-    if (pool && !isSmall(file)) return pool.parse(source.name, file, write).finally(() => options.onBytes?.(file.size));
-    return parseFile(source, file, write, preloaded(i), options.onBytes);
+    if (pool && !isSmall(file)) return pool.parse(source.name, file, fromWorker).finally(() => options.onBytes?.(file.size));
+    return parseFile(source, file, out, preloaded(i), options.onBytes);
   };
   let next = 0;
   const lane = async () => {
@@ -181,7 +169,7 @@ async function copySource(
       [files, parsed, cursor, next, preloaded] = [page, [], 0, 0, readAhead(page)];
       await Promise.all(Array.from({ length: pool ? pool.size + 1 : 1 }, lane));
     }
-    await flush();
+    await out.flush(true);
     copy.end();
     await copyDone;
   } catch (error) {

@@ -9,6 +9,7 @@ import type { DataFile } from '../read/files.js';
 import { JsonSplitter, lastLineOf } from '../read/json-records.js';
 import { parseFile } from '../read/parse-file.js';
 import { RAW_LIMIT } from '../read/records.js';
+import { RowBuffer } from '../read/row-buffer.js';
 import { awsObjectStore, type ObjectStore } from '../../db/object-store.js';
 import { copyManifest, parseS3Uri, s3Join } from './s3.js';
 import { type FileStats, RejectBudgetError, type StageResult } from './postgres.js';
@@ -193,8 +194,10 @@ async function validateAndUpload(
 ): Promise<Map<string, FileStats>> {
   const uploads = new Map<string, FileStats>();
   for (const file of files) {
-    const chunks: string[] = [];
-    const parsed = await parseFile(source, file, async (rows) => void chunks.push(rows), undefined, options.onBytes, 'json');
+    const chunks: Buffer[] = [];
+    const out = new RowBuffer(async (rows) => void chunks.push(rows));
+    const parsed = await parseFile(source, file, out, undefined, options.onBytes, 'json');
+    await out.flush(true);
     const stats: FileStats = { file, source: source.name, read: parsed.read, staged: parsed.staged, rejected: parsed.rejects.length };
     result.files.push(stats);
     result.repaired += parsed.repaired;
@@ -206,7 +209,7 @@ async function validateAndUpload(
     const uri = s3Join(prefix, file.relPath.toLowerCase().endsWith('.gz') ? file.relPath : `${file.relPath}.gz`);
     const head = await store.head(uri);
     if (head?.metadata.sha256 !== file.hash || head?.metadata.format !== UPLOAD_FORMAT) {
-      await store.put(uri, gzipSync(chunks.join('')), { sha256: file.hash!, format: UPLOAD_FORMAT });
+      await store.put(uri, gzipSync(Buffer.concat(chunks)), { sha256: file.hash!, format: UPLOAD_FORMAT });
     }
     uploads.set(uri, stats);
   }

@@ -1,0 +1,67 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { readJsonTexts } from '../src/etl/read/files.js';
+import { JsonSplitter, type JsonText } from '../src/etl/read/json-records.js';
+
+const MiB = 1 << 20;
+
+/** A file's records as the reader streams them (files of 1 MiB and more are read a MiB at a time). */
+async function streamed(file: string): Promise<JsonText[]> {
+  const size = (await fs.stat(file)).size;
+  const out: JsonText[] = [];
+  for await (const texts of readJsonTexts({ path: file, relPath: path.basename(file), size, mtimeMs: 0 })) out.push(...texts);
+  return out;
+}
+
+/** The same bytes decoded whole (as TextDecoder decodes: bad bytes become U+FFFD) and split in one piece. */
+function whole(bytes: Buffer): JsonText[] {
+  const s = new JsonSplitter();
+  return [...s.push(new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes)), ...s.end()];
+}
+
+/** Bytes that straddle the reader's 1 MiB reads in every awkward way. */
+function awkwardBytes(): Buffer {
+  const parts: Buffer[] = [];
+  let size = 0;
+  const add = (text: string | Buffer) => {
+    const b = typeof text === 'string' ? Buffer.from(text) : text;
+    parts.push(b);
+    size += b.length;
+  };
+  // Each 1 MiB boundary falls inside a multi-byte character: pad up to one byte before it, then "é" (2 bytes).
+  for (let boundary = MiB; boundary <= 3 * MiB; boundary += MiB) {
+    const line = (pad: number) => `{"artist":"Bj\u00f6rk ${'x'.repeat(Math.max(0, pad))}","n":${boundary}}\r\n`;
+    while (size + 200 < boundary - 1) add(line(Math.min(150, boundary - 1 - size - 200)));
+    add(`{"s":"${'y'.repeat(Math.max(0, boundary - 1 - size - 6))}`);
+    add('é"}\n');
+  }
+  // A line longer than a read, pretty-printed records, an invalid byte, a blank line, junk, and no final newline.
+  add(`{"long":"${'z'.repeat(MiB + 10)}"}\n`);
+  add('{\n  "pretty": 1,\n  "n": [1, 2]\n}\n');
+  add(Buffer.from([0x7b, 0x22, 0x62, 0x22, 0x3a, 0x22, 0xff, 0xc3, 0x22, 0x7d, 0x0a])); // {"b":"\xff\xc3"}
+  add('\n   \nnot json\n');
+  add('{"last":"ü"}');
+  return Buffer.concat(parts);
+}
+
+describe('readJsonTexts: a large file, streamed line by line', () => {
+  it('gives exactly the records of the whole text decoded at once, plain and gzipped', async () => {
+    const bytes = awkwardBytes();
+    expect(bytes.length).toBeGreaterThan(4 * MiB);
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-read-'));
+    await fs.writeFile(path.join(dir, 'big.json'), bytes);
+    await fs.writeFile(path.join(dir, 'big.json.gz'), gzipSync(bytes));
+    const expected = whole(bytes);
+    // What the expectation holds, read off the bytes: one record per line but the pretty one's four, blank lines none.
+    const lines = bytes.toString('latin1').split('\n');
+    const blank = lines.filter((l) => l.trim() === '').length;
+    expect(expected).toHaveLength(lines.length - blank - 3);
+    expect(expected.some((r) => r.text.includes('\ufffd'))).toBe(true);
+    expect(expected.at(-1)).toMatchObject({ text: '{"last":"ü"}', line: lines.length });
+    expect(await streamed(path.join(dir, 'big.json'))).toEqual(expected);
+    expect(await streamed(path.join(dir, 'big.json.gz'))).toEqual(expected);
+  });
+});
