@@ -37,9 +37,12 @@ const SERVER_FLAGS = ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_dir
 /**
  * Server-wide settings of the 'tuned' embedded server, which no session can ask for (what sessions
  * need they ask for themselves: src/db/session.ts). Loading a million events writes about 1 GB of
- * WAL: with room for it, no checkpoint falls inside a run.
+ * WAL: with room for it, no checkpoint falls inside a run. A local server has no replicas to feed,
+ * so it logs only what crash recovery needs (wal_level minimal, which needs max_wal_senders 0):
+ * a first load into an emptied star table then writes no WAL for its rows
+ * (https://www.postgresql.org/docs/current/populate.html#POPULATE-PITR).
  */
-const TUNED_FLAGS = ['-c', 'max_wal_size=4GB', '-c', 'shared_buffers=256MB'];
+const TUNED_FLAGS = ['-c', 'max_wal_size=4GB', '-c', 'shared_buffers=256MB', '-c', 'wal_level=minimal', '-c', 'max_wal_senders=0'];
 
 /**
  * Starts the embedded server whose data lives under `home` (initialising it on first use), or joins
