@@ -67,7 +67,8 @@ export function toCopyRow(source: SourceSpec, json: JsonText, file: string, stat
   }
   const record = value as Record<string, unknown>;
   json.value = record; // parsed once: JSON output (for Redshift uploads) takes the repaired record
-  let row = '';
+  const cells = CELLS;
+  let n = 0;
   for (const field of source.fields) {
     let raw = record[field.json];
     // Most text is plain ASCII: one scan rules out mojibake, NUL and anything COPY escapes.
@@ -83,12 +84,19 @@ export function toCopyRow(source: SourceSpec, json: JsonText, file: string, stat
     }
     const cell = copyCell(field, raw, plain);
     if (typeof cell !== 'string') return reject(json, file, cell.reason);
-    row += cell + '\t';
+    cells[n++] = cell;
   }
   const rule = source.recordRule?.(record);
   if (rule) return reject(json, file, rule);
-  return `${row}${escapedPath(file)}\t${json.line}\n`;
+  cells[n++] = escapedPath(file);
+  cells[n++] = `${json.line}\n`;
+  cells.length = n;
+  return cells.join('\t');
 }
+
+// A row's cells, joined once (toCopyRow is synchronous, so one array serves every call): adding
+// them to a string one by one made two short-lived strings per cell, 5% of the parse.
+const CELLS: string[] = [];
 
 // Every row of a file ends with its path: escaped once per file, not once per row.
 // Stryker disable next-line StringLiteral: equivalent — the cache's empty start: no data file's path is "".
