@@ -79,6 +79,11 @@ export interface SourceSpec {
   recordRule?: (record: Record<string, unknown>) => string | undefined;
   /** The pattern and record rules as SQL, for rows COPY loaded from S3. */
   stagedRules?: readonly StagedRule[];
+  /**
+   * The staging columns the transforms, checks and reconciliation filter, join, group or partition
+   * on: PostgreSQL's ANALYZE after staging samples only these (each column costs; undefined: all).
+   */
+  plannedColumns?: readonly string[];
 }
 
 const USER_ID_HINT = 'a string of digits, or "" when logged out';
@@ -115,6 +120,8 @@ export const EVENT_SOURCE: SourceSpec = {
       patternHint: USER_ID_HINT,
     },
   ],
+  // Of the 20 columns, these steer plans; sampling all took 0.35 s for one day of the benchmark's events, these 0.17 s.
+  plannedColumns: ['page', 'ts', 'session_id', 'item_in_session', 'user_id', 'song', 'artist', 'length', 'source_file'],
   // A play is identified by its session and position in it: without them it cannot be loaded once only.
   recordRule: (r) => (r.page === 'NextSong' && (r.sessionId == null || r.itemInSession == null) ? NEXT_SONG_NEEDS_POSITION : undefined),
   stagedRules: [

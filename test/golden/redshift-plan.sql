@@ -334,17 +334,15 @@ delete from "etl_file_stats" where "run_id" = $1;
 delete from "etl_file_queue" where "run_id" = $1;
 -- parameters: $1 = "<run-id>"
 
+select count(*) as "plays", count("p"."song_id") as "matched" from "songplays" as "p";
+
 select count(*) as "n" from "songs";
 
 select count(*) as "n" from "artists";
 
 select count(*) as "n" from "users";
 
-select count(*) as "n" from "songplays";
-
 select count(*) as "n" from "time";
-
-select count(*) as "plays", count("p"."song_id") as "matched" from "songplays" as "p";
 
 commit;
 

@@ -78,7 +78,10 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
     for (const input of inputs) await copySource(client, input, result, options, parsers);
     await client.query('commit');
     // Statistics for the transforms' planner: without them it guesses and picks nested loops.
-    for (const { source } of inputs) await client.query(`analyze ${pg.escapeIdentifier(source.table)}`);
+    for (const { source } of inputs) {
+      const columns = source.plannedColumns ? ` (${source.plannedColumns.map(pg.escapeIdentifier).join(', ')})` : '';
+      await client.query(`analyze ${pg.escapeIdentifier(source.table)}${columns}`);
+    }
   } catch (error) {
     await client.query('rollback').catch(() => {});
     throw error;
