@@ -29,6 +29,7 @@ export default {
     'src/etl/transform/**/*.ts',
     'src/etl/read/records.ts',
     'src/etl/read/json-records.ts',
+    'src/etl/read/row-buffer.ts',
     'src/etl/runs/manifest.ts',
     'src/etl/checks.ts',
     'src/queries/index.ts',

@@ -12,9 +12,11 @@ import { BaseSequencer, type TestSpecification } from 'vitest/node';
  * and read-edge-cases.test.ts test the same rules with their loads inside the tests.
  */
 export const MUTATION_TEST_FILES = [
+  'test/row-buffer.test.ts',
   'test/json-records.test.ts',
   'test/records.test.ts',
   'test/read-edge-cases.test.ts',
+  'test/read-files.test.ts',
   'test/emulator-copy.test.ts',
   'test/queries.test.ts',
   'test/manifest.test.ts',

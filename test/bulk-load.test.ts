@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import { openWarehouse, type Warehouse } from '../src/db/connection.js';
@@ -95,6 +96,36 @@ describe("PostgreSQL's bulk path for a first load", () => {
       await runEtl(wh, { ...all(data), fullRefresh: true });
       expect(await fileNodes()).toEqual(after);
     } finally {
+      await wh.close();
+    }
+  });
+
+  it('locks a table a foreign key references for its load too (no TRUNCATE or dropped key does it there): it waits for a reader already in the table', async () => {
+    const wh = await openTestWarehouse();
+    const reader = new pg.Client({ connectionString: wh.url });
+    await reader.connect();
+    try {
+      await sql`create table listening_notes (start_time timestamp references "time" (start_time))`.execute(wh.db);
+      // A reader's open transaction holds ACCESS SHARE on time until it commits: an ACCESS EXCLUSIVE
+      // request must wait for it (an INSERT's ROW EXCLUSIVE would not).
+      await reader.query('begin');
+      expect((await reader.query('select count(*)::int as n from "time"')).rows).toEqual([{ n: 0 }]);
+      let finished = false;
+      const run = runEtl(wh, all(data)).finally(() => {
+        finished = true;
+      });
+      let waiting = false;
+      while (!finished && !waiting) {
+        const { rows } = await reader.query(`select 1 from pg_locks where relation = '"time"'::regclass and mode = 'AccessExclusiveLock' and not granted`);
+        waiting = rows.length > 0;
+        if (!waiting) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await reader.query('commit');
+      const summary = await run;
+      expect(waiting).toBe(true);
+      expect(summary.transform.time.inserted).toBeGreaterThan(0);
+    } finally {
+      await reader.end();
       await wh.close();
     }
   });

@@ -166,6 +166,20 @@ describe('JsonSplitter', () => {
     ]);
   });
 
+  it('pushLine after a push that stopped between two values on one line: the line is scanned, as push would', () => {
+    // The push ends after a scanned value and a space, mid-line: the rest of that line is top-level
+    // text, so "2" is junk to be rejected (not an object), not a value of its own.
+    const s = new JsonSplitter();
+    const out = [...s.push('{"a":\n1} ')];
+    s.pushLine('2', out);
+    s.pushLine('{"b":3}', out);
+    expect([...out, ...s.end()]).toEqual([
+      { text: '{"a":\n1}', line: 1 },
+      { text: '2', line: 2 },
+      { text: '{"b":3}', line: 3, value: { b: 3 } },
+    ]);
+  });
+
   it('after end(), the next file counts its lines from 1 again', () => {
     const s = new JsonSplitter();
     expect([...s.push('{"a":1}\n\n{"a":\n'), ...s.end()].map((r) => r.line)).toEqual([1, 3]);

@@ -25,6 +25,24 @@ describe('RowBuffer', () => {
     expect(new Set(sent.map((b) => b.buffer)).size).toBe(sent.length);
   });
 
+  it('writes rows into the same buffer while their worst case (3 bytes per UTF-16 unit) fits in its 256 KiB', async () => {
+    const sent: Buffer[] = [];
+    const out = new RowBuffer(async (b) => void sent.push(b));
+    // 10,000 rows of 10 ASCII bytes: 100,000 bytes, worst case at most 30 more than that: one buffer.
+    for (let i = 0; i < 10_000; i++) out.add(`${String(i).padStart(9, '0')}\n`);
+    await out.flush(true);
+    expect(sent.map((b) => b.length)).toEqual([100_000]);
+    // '€' is one UTF-16 unit and 3 UTF-8 bytes (its worst case): 1 + 3 × 87,381 = 262,144 = 256 KiB
+    // fills a buffer exactly, so the two rows share one; the next row does not fit and starts another.
+    sent.length = 0;
+    out.add('a');
+    out.add('\u20ac'.repeat(87_381));
+    out.add('b');
+    await out.flush(true);
+    expect(sent.map((b) => b.length)).toEqual([256 * KiB, 1]);
+    expect(sent.map(String)).toEqual([`a${'\u20ac'.repeat(87_381)}`, 'b']);
+  });
+
   it('sends nothing for nothing, and a flushed buffer only once', async () => {
     const sent: Buffer[] = [];
     const out = new RowBuffer(async (b) => void sent.push(b));

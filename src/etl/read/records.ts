@@ -96,6 +96,7 @@ export function toCopyRow(source: SourceSpec, json: JsonText, file: string, stat
 
 // A row's cells, joined once (toCopyRow is synchronous, so one array serves every call): adding
 // them to a string one by one made two short-lived strings per cell, 5% of the parse.
+// Stryker disable next-line ArrayDeclaration: equivalent — toCopyRow writes a row's cells from index 0 and sets the length before joining, so what CELLS starts with never reaches a row.
 const CELLS: string[] = [];
 
 // Every row of a file ends with its path: escaped once per file, not once per row.
