@@ -60,8 +60,9 @@ export const songplaysRule: UpsertRule<'songplays'> = {
     db
       .selectFrom((sub) =>
         sub
-          // start_time comes first, so that the window below partitions by it: its sort is then the
-          // key order the bulk insert wants, and no second sort follows (1M events: 0.5 s).
+          // start_time is computed in a subquery so that the window below can partition by it
+          // (Kysely's partitionBy takes column references): its sort is then the key order the
+          // bulk insert wants, and no second sort follows (1M events: 0.5 s).
           .selectFrom((events) =>
             events
               .selectFrom('staging_events')
