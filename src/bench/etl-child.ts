@@ -6,12 +6,14 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
+import { limitHeapGrowth } from '../cli/heap.js';
 import { loadConfig } from '../config.js';
 import { openWarehouse, type Warehouse } from '../db/connection.js';
 import { migrateToLatest } from '../db/migrate.js';
 import { type Progress, runEtl } from '../etl/pipeline.js';
 
 const [home, data, extraDay] = process.argv.slice(2) as [string, string, string | undefined];
+limitHeapGrowth(); // as the sparkify command does
 
 /** Seconds per progress phase of one run. */
 function phaseClock() {

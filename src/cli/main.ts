@@ -1,6 +1,7 @@
 // The `sparkify` executable: parse, run, and turn any failure into one line and an exit status.
 import { cli, warehouseShown } from './commands.js';
 import { debugWanted, report } from './errors.js';
+import { limitHeapGrowth } from './heap.js';
 import { handleInterrupts, interrupted, settle } from './signals.js';
 
 /** Runs the CLI; errors print one clear message and exit non-zero (2 for a usage error). */
@@ -22,4 +23,5 @@ export async function main(argv = process.argv.slice(2)): Promise<void> {
   }
 }
 
+limitHeapGrowth();
 await main();

@@ -104,7 +104,7 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
   if ((s3.songs || s3.events) && wh.target !== 'redshift') throw new Error('s3:// inputs need the Redshift target (SPARKIFY_TARGET=redshift)');
   progress.phase('Finding new and changed files');
   // The file lists go to the run's work tables (runs/file-list.ts), not into memory.
-  const none = { found: 0, queued: 0, bytes: 0 };
+  const none = { found: 0, queued: 0, bytes: 0, largeBytes: 0 };
   const queue = (source: SourceSpec['name'], dir: string, setting: string) => queueFiles(wh, runId, source, dir, setting, !!options.fullRefresh);
   const queued = {
     songs: s3.songs ? none : await queue('songs', options.songsDir, 'Song (--songs)'),
@@ -132,8 +132,8 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
         : await stageLocalFiles(
             await wh.pool(),
             [
-              { source: SONG_SOURCE, pages: queuedFiles(wh.db, runId, 'songs'), bytes: queued.songs.bytes },
-              { source: EVENT_SOURCE, pages: queuedFiles(wh.db, runId, 'events'), bytes: queued.events.bytes },
+              { source: SONG_SOURCE, pages: queuedFiles(wh.db, runId, 'songs'), largeBytes: queued.songs.largeBytes },
+              { source: EVENT_SOURCE, pages: queuedFiles(wh.db, runId, 'events'), largeBytes: queued.events.largeBytes },
             ],
             { maxErrors, onBytes: (n) => progress.advance(n), parseWorkers: options.parseWorkers, onFile: (f) => fileStats.add(f) },
           );

@@ -3,7 +3,7 @@ import type { Warehouse } from '../../db/connection.js';
 import { insertRows } from '../../db/insert-rows.js';
 import type { Database } from '../../types/database.js';
 import type { SourceSpec } from '../../types/raw.js';
-import { type DataFile, walkDataFiles } from '../read/files.js';
+import { type DataFile, isSmall, walkDataFiles } from '../read/files.js';
 import type { FileStats } from '../stage/postgres.js';
 import { filesToLoad } from './manifest.js';
 
@@ -14,6 +14,8 @@ export interface QueuedFiles {
   found: number;
   queued: number;
   bytes: number;
+  /** The bytes of the queued files too large to read in one go (those parse workers take). */
+  largeBytes: number;
 }
 
 /**
@@ -33,11 +35,14 @@ export async function dropFileList(db: Kysely<Database>, runId?: string): Promis
  * time; the list itself goes to etl_file_queue.
  */
 export async function queueFiles(wh: Warehouse, runId: string, source: Source, dir: string, setting: string, everything: boolean): Promise<QueuedFiles> {
-  const result: QueuedFiles = { found: 0, queued: 0, bytes: 0 };
+  const result: QueuedFiles = { found: 0, queued: 0, bytes: 0, largeBytes: 0 };
   for await (const found of walkDataFiles(dir, setting, PAGE)) {
     result.found += found.length;
     const load = everything ? found : await filesToLoad(wh.db, source, found);
-    result.bytes += load.reduce((n, f) => n + f.size, 0);
+    for (const f of load) {
+      result.bytes += f.size;
+      if (!isSmall(f)) result.largeBytes += f.size;
+    }
     await insertRows(
       wh,
       'etl_file_queue',
