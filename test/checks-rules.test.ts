@@ -168,12 +168,19 @@ describe('data-quality checks, one by one', () => {
     expect(await rate(3, 0)).toMatchObject({ offending: 0 });
   });
 
-  it('the run-scoped table is dropped after the checks, in the session that ran them', async () => {
-    await wh.db.connection().execute(async (session) => {
-      await runChecks(session, WAREHOUSE_CHECKS, 'run');
-      const left = await sql<{ n: number }>`select count(*)::int as n from pg_class where relname = 'run_songplays'`.execute(session);
-      expect(left.rows[0]!.n).toBe(0);
-    });
+  it('scoped to the run, the catalogue match rate counts the staged plays, each copy, and one that became no play as unmatched', async () => {
+    const name = 'songplays: at least 50% matched to the song catalogue';
+    // good(): the plays at minutes 0 and 1 are matched, the one at minute 2 is not.
+    const unmatched = async (minutes: number[]) =>
+      (await checked(async (trx) => {
+        await good(trx);
+        if (minutes.length) await trx.insertInto('staging_events').values(minutes.map((m) => staged(m))).execute();
+      }, 'run')).find((r) => r.name === name)!.offending;
+    expect(await unmatched([0, 1, 2])).toBe(0); // 2 of 3
+    expect(await unmatched([0, 2, 2])).toBe(2); // 1 of 3: minute 2 staged twice
+    expect(await unmatched([0, 9])).toBe(0); // 1 of 2 is not below 50%
+    expect(await unmatched([0, 9, 2])).toBe(2); // 1 of 3: minute 9 became no play
+    expect(await unmatched([])).toBe(0);
   });
 });
 

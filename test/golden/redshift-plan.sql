@@ -263,10 +263,7 @@ merge into "time" using "time_merge_source" on "time"."start_time" = "time_merge
 
 drop table "time_merge_source";
 
-drop table if exists "run_songplays";
-
--- https://docs.aws.amazon.com/redshift/latest/dg/r_CREATE_TABLE_AS.html
-create temporary table "run_songplays" as select "f"."songplay_id", "f"."start_time", "f"."user_id", "f"."song_id", "f"."artist_id" from "staging_events" as "e" left join "songplays" as "f" on "f"."session_id" = "e"."session_id" and "f"."item_in_session" = "e"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') where "e"."page" = 'NextSong';
+select count(*) as "staged", count(case when ("f"."user_id" is not null and "p_user_id"."user_id" is null) then 1 end) as "r0", count(case when ("f"."start_time" is not null and "p_start_time"."start_time" is null) then 1 end) as "r1", count(case when ("f"."song_id" is not null and "p_song_id"."song_id" is null) then 1 end) as "r2", count(case when ("f"."artist_id" is not null and "p_artist_id"."artist_id" is null) then 1 end) as "r3", count(case when "f"."songplay_id" is null then 1 end) as "r4", count(case when "f"."song_id" is null then 1 end) as "r5" from "staging_events" as "e" left join "songplays" as "f" on "f"."session_id" = "e"."session_id" and "f"."item_in_session" = "e"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') left join "users" as "p_user_id" on "p_user_id"."user_id" = "f"."user_id" left join "time" as "p_start_time" on "p_start_time"."start_time" = "f"."start_time" left join "songs" as "p_song_id" on "p_song_id"."song_id" = "f"."song_id" left join "artists" as "p_artist_id" on "p_artist_id"."artist_id" = "f"."artist_id" where "e"."page" = 'NextSong';
 
 select count(*) as "n" from "songs" where "song_id" is null;
 
@@ -288,18 +285,6 @@ select count(*) as "n" from (select "start_time" from "time" group by "start_tim
 
 select count(*) as "n" from (select "start_time", "session_id", "item_in_session" from "songplays" group by "start_time", "session_id", "item_in_session" having count(*) > 1) as "d";
 
-select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left join "users" as "p" on "p"."user_id" = "f"."user_id" where "f"."user_id" is not null and "p"."user_id" is null;
-
-select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left join "time" as "p" on "p"."start_time" = "f"."start_time" where "f"."start_time" is not null and "p"."start_time" is null;
-
-select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left join "songs" as "p" on "p"."song_id" = "f"."song_id" where "f"."song_id" is not null and "p"."song_id" is null;
-
-select count(distinct "f"."songplay_id") as "n" from "run_songplays" as "f" left join "artists" as "p" on "p"."artist_id" = "f"."artist_id" where "f"."artist_id" is not null and "p"."artist_id" is null;
-
-select count(*) as "n" from "run_songplays" as "f" where "songplay_id" is null;
-
-select count(*) as "plays", count("song_id") as "matched" from "run_songplays";
-
 select 1 as "one" from "songs" limit 1;
 
 select 1 as "one" from "artists" limit 1;
@@ -309,8 +294,6 @@ select 1 as "one" from "users" limit 1;
 select 1 as "one" from "songplays" limit 1;
 
 select 1 as "one" from "time" limit 1;
-
-drop table "run_songplays";
 
 -- https://docs.aws.amazon.com/redshift/latest/dg/r_DELETE.html
 delete from "loaded_files" using "etl_file_queue" as "q" where "q"."run_id" = $1 and "q"."source" = "loaded_files"."source" and "q"."path" = "loaded_files"."path";
