@@ -87,10 +87,11 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   if (redshift && rule.distKey) create = create.modifyEnd(sql`diststyle key distkey(${sql.ref(rule.distKey)})`);
   await create.as(source).execute();
   // PostgreSQL needs fresh statistics, or the planner guesses the temporary table's size and may
-  // nest-loop the joins below. Redshift analyses a table made by CREATE TABLE AS itself
-  // (https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html).
+  // nest-loop the joins below. Those joins are on the key, so only its columns are sampled: the
+  // others' statistics took 4/5 of the time (25k songplays: 125 → 27 ms). Redshift analyses a
+  // table made by CREATE TABLE AS itself (https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html).
   // Stryker disable next-line all: equivalent — statistics change plans, not results.
-  if (!redshift) await sql`analyze ${sql.table(src)}`.execute(db);
+  if (!redshift) await sql`analyze ${sql.table(src)} (${sql.join(rule.key.map((k) => sql.ref(k)))})`.execute(db);
   // Stryker disable next-line all: equivalent — join methods change plans, not results.
   const probing = !redshift && (await probeKeys(db, src, target));
 
