@@ -1,6 +1,7 @@
 import { sql, type Transaction } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CheckFailedError, type CheckResult, failures, LOW_MATCH_RATE, runChecks, WAREHOUSE_CHECKS } from '../src/etl/checks.js';
+import { recordingWarehouse } from '../src/db/recording.js';
+import { type Check, CheckFailedError, type CheckResult, failures, LOW_MATCH_RATE, runChecks, WAREHOUSE_CHECKS } from '../src/etl/checks.js';
 import type { Database } from '../src/types/database.js';
 import { openTestWarehouse } from './helpers/db.js';
 
@@ -28,13 +29,13 @@ describe('data-quality checks, one by one', () => {
   afterAll(() => wh.close());
 
   /** Writes rows in a transaction, runs the checks there, rolls back; the results by check name. */
-  async function checked(write: (trx: Transaction<Database>) => Promise<void>, scope: 'all' | 'run' = 'all') {
+  async function checked(write: (trx: Transaction<Database>) => Promise<void>, scope: 'all' | 'run' = 'all', checks: readonly Check[] = WAREHOUSE_CHECKS) {
     let results: CheckResult[] = [];
     await wh.db
       .transaction()
       .execute(async (trx) => {
         await write(trx);
-        results = await runChecks(trx, WAREHOUSE_CHECKS, scope);
+        results = await runChecks(trx, checks, scope);
         throw new Error('roll back');
       })
       .catch((e: Error) => expect(e.message).toBe('roll back'));
@@ -182,6 +183,45 @@ describe('data-quality checks, one by one', () => {
     expect(await unmatched([0, 9, 2])).toBe(2); // 1 of 3: minute 9 became no play
     expect(await unmatched([])).toBe(0);
   });
+
+  it('scoped to the run, a dimension key present twice (as Redshift allows) counts each staged play once in the match rate', async () => {
+    const name = 'songplays: at least 50% matched to the song catalogue';
+    const unmatched = async (minutes: number[], duplicate: (trx: Transaction<Database>) => Promise<unknown>) =>
+      offending(await checked(async (trx) => {
+        await good(trx);
+        await duplicate(trx);
+        await trx.insertInto('staging_events').values(minutes.map((m) => staged(m))).execute();
+      }, 'run'))[name] ?? 0;
+    // Minute 2's time row three times: still 1 of 3 plays unmatched, not 3 of 5.
+    const time2 = { start_time: T(2), hour: 10, day: 5, week: 45, month: 11, year: 2018, weekday: 1 };
+    expect(await unmatched([0, 1, 2], (trx) => trx.insertInto('time').values([time2, time2]).execute())).toBe(0);
+    // Song SO1 or user 1 (both minute 0's play's) twice: still 2 of 3 staged plays unmatched, not 2 of 4.
+    const so1 = { song_id: 'SO1', title: 'A', artist_id: 'AR1', artist_name: 'X', year: null, duration: 1 };
+    expect(await unmatched([0, 2, 2], (trx) => trx.insertInto('songs').values(so1).execute())).toBe(2);
+    const user1 = { user_id: 1, first_name: null, last_name: null, gender: null, level: 'free', last_seen_at: T(0) };
+    expect(await unmatched([0, 2, 2], (trx) => trx.insertInto('users').values(user1).execute())).toBe(2);
+  });
+
+  it('a run rule of its own counted per play needs no dimension: copies of one play count once, an event that became no play not at all', async () => {
+    // Plays without a song: in the whole warehouse by `offending`, among the staged plays by `run`.
+    const songless: Check = {
+      name: 'plays without a song',
+      offending: async (db) => Number((await db.selectFrom('songplays').where('song_id', 'is', null).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n),
+      run: { offends: (eb) => eb('f.song_id', 'is', null), perPlay: true },
+    };
+    const found = async (minutes: number[], scope: 'all' | 'run') =>
+      (await checked(async (trx) => {
+        await good(trx);
+        await trx.insertInto('songplays').values(play(5, 1, null, null)).execute();
+        if (minutes.length) await trx.insertInto('staging_events').values(minutes.map((m) => staged(m))).execute();
+      }, scope, [songless]))[0]!.offending;
+    // good() plus minute 5: the plays at minutes 2 and 5 have no song.
+    expect(await found([0, 2, 2, 9], 'all')).toBe(2);
+    // Staged: minute 2 twice (one play), minute 9 (no play), minute 0 (has its song).
+    expect(await found([0, 2, 2, 9], 'run')).toBe(1);
+    expect(await found([0, 2, 5, 5], 'run')).toBe(2);
+    expect(await found([0, 1, 9], 'run')).toBe(0);
+  });
 });
 
 describe('check bookkeeping', () => {
@@ -212,5 +252,18 @@ describe('check bookkeeping', () => {
     expect(error.name).toBe('CheckFailedError');
     expect(error.message).toBe('Data-quality checks failed:\n  a: 2 offending row(s)\n  d: 5 offending row(s)');
     expect(error.results).toBe(results);
+  });
+
+  it('against a warehouse that answers no rows (sparkify plan records the statements), the run checks find nothing and send one count for every run rule', async () => {
+    const rec = recordingWarehouse({ home: '', songsDir: '', logsDir: '' });
+    const results = await runChecks(rec.db, WAREHOUSE_CHECKS, 'run');
+    expect(results.map((r) => r.name)).toEqual(WAREHOUSE_CHECKS.map((c) => c.name));
+    // Only the tables' "has rows" warnings: no row came back.
+    expect(results.filter((r) => r.offending).map((r) => [r.name, r.offending])).toEqual(['songs', 'artists', 'users', 'songplays', 'time'].map((t) => [`${t}: has rows`, 1]));
+    const counts = rec.statements.filter((s) => s.sql.includes('"staging_events"'));
+    expect(counts).toHaveLength(1);
+    expect(counts[0]!.sql.match(/count\(case when/g)).toHaveLength(WAREHOUSE_CHECKS.filter((c) => c.run).length);
+    // The checks without a run rule (not null, unique, has rows) each send their own query.
+    expect(rec.statements).toHaveLength(1 + WAREHOUSE_CHECKS.filter((c) => !c.run).length);
   });
 });
