@@ -105,8 +105,11 @@ export interface RunRule {
 
 const PARENT: Record<Reference, StarTable> = { user_id: 'users', start_time: 'time', song_id: 'songs', artist_id: 'artists' };
 
-/** The staged NextSong events with the play each became and, for `joins`, that play's dimension keys. */
-function stagedPlays(db: Kysely<Database>, joins: Reference[] = []) {
+/**
+ * The staged NextSong events with the play each became and, for `joins`, that play's dimension keys
+ * (each dimension's distinct keys unless `keysEnforced`).
+ */
+function stagedPlays(db: Kysely<Database>, joins: Reference[] = [], keysEnforced = false) {
   let plays = (db as Kysely<any>)
     .selectFrom('staging_events as e')
     .leftJoin('songplays as f', (join) =>
@@ -118,18 +121,21 @@ function stagedPlays(db: Kysely<Database>, joins: Reference[] = []) {
     .where('e.page', '=', sql.lit('NextSong'));
   // The dimension's distinct keys, not its rows: where keys are not enforced (Redshift), a key present
   // twice would count the staged plays that join it twice, in every rule and in the number staged.
+  // Where a constraint makes them unique, the table itself (1M events: 1.86 → 1.37 s on PostgreSQL).
   for (const column of joins) {
-    const keys = (db as Kysely<any>).selectFrom(PARENT[column]).select(column).distinct().as(`p_${column}`);
-    plays = plays.leftJoin(keys, `p_${column}.${column}`, `f.${column}`);
+    const alias = `p_${column}`;
+    // Stryker disable next-line ConditionalExpression: equivalent — with unique keys (what keysEnforced promises) the table and its distinct keys join alike.
+    const parent = keysEnforced ? `${PARENT[column]} as ${alias}` : (db as Kysely<any>).selectFrom(PARENT[column]).select(column).distinct().as(alias);
+    plays = plays.leftJoin(parent, `${alias}.${column}`, `f.${column}`);
   }
   return plays;
 }
 
 /** Counts each rule among the staged plays, in one query (a rule's offending plays again, distinct, when it found any). */
-async function countRunRules(db: Kysely<Database>, rules: RunRule[]): Promise<number[]> {
+async function countRunRules(db: Kysely<Database>, rules: RunRule[], keysEnforced: boolean): Promise<number[]> {
   const joins = [...new Set(rules.flatMap((r) => (r.joins ? [r.joins] : [])))];
   // count(CASE …), not FILTER, which Redshift lacks; no DISTINCT, which would sort every staged play.
-  const row = await stagedPlays(db, joins)
+  const row = await stagedPlays(db, joins, keysEnforced)
     .select((eb) => [eb.fn.countAll().as('staged'), ...rules.map((r, i) => eb.fn.count(eb.case().when(r.offends(eb)).then(sql.lit(1)).end()).as(`r${i}`))])
     .executeTakeFirst();
   // No row under `sparkify plan`, which records the statement and returns none (as in `count`).
@@ -138,7 +144,7 @@ async function countRunRules(db: Kysely<Database>, rules: RunRule[]): Promise<nu
   for (const [i, rule] of rules.entries()) {
     let n = Number(row?.[`r${i}`] ?? 0);
     if (n && rule.perPlay) {
-      const plays = await stagedPlays(db, rule.joins ? [rule.joins] : [])
+      const plays = await stagedPlays(db, rule.joins ? [rule.joins] : [], keysEnforced)
         .where((eb) => rule.offends(eb))
         .select((eb) => eb.fn.count<number>('f.songplay_id').distinct().as('n'))
         .executeTakeFirst();
@@ -237,12 +243,20 @@ export function failures(results: CheckResult[]): CheckResult[] {
   return results.filter((r) => !r.passed && r.severity === 'error');
 }
 
-/** Runs checks in order and returns every result. */
-// Stryker disable next-line StringLiteral: equivalent — any scope but 'run' means all.
-export async function runChecks(db: Kysely<Database>, checks: readonly Check[] = WAREHOUSE_CHECKS, scope: CheckScope = 'all'): Promise<CheckResult[]> {
+/**
+ * Runs checks in order and returns every result. `keysEnforced`: constraints keep the dimensions'
+ * keys unique (PostgreSQL's), so the run's checks may join the tables as they are.
+ */
+export async function runChecks(
+  db: Kysely<Database>,
+  checks: readonly Check[] = WAREHOUSE_CHECKS,
+  // Stryker disable next-line StringLiteral: equivalent — any scope but 'run' means all.
+  scope: CheckScope = 'all',
+  { keysEnforced = false } = {},
+): Promise<CheckResult[]> {
   const scoped = scope === 'run' ? checks.filter((c) => c.run) : [];
   // Stryker disable next-line ArrayDeclaration: equivalent — with no run rule in scope nothing reads counts (scoped.indexOf is -1 for every check).
-  const counts = scoped.length ? await countRunRules(db, scoped.map((c) => c.run!)) : [];
+  const counts = scoped.length ? await countRunRules(db, scoped.map((c) => c.run!), keysEnforced) : [];
   const results: CheckResult[] = [];
   for (const check of checks) {
     const i = scoped.indexOf(check);

@@ -157,7 +157,7 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
       // Rules PostgreSQL's constraints enforce need no second look there; Redshift gets every check.
       const enforced = wh.target === 'postgres';
       // Scoped to this run's plays: what earlier runs loaded was checked when they committed.
-      checks = await runChecks(trx, WAREHOUSE_CHECKS.filter((c) => !(enforced && c.enforcedByPostgres)), 'run');
+      checks = await runChecks(trx, WAREHOUSE_CHECKS.filter((c) => !(enforced && c.enforcedByPostgres)), 'run', { keysEnforced: enforced });
       if (failures(checks).length) throw new CheckFailedError(checks);
     }
     progress.phase('Recording the run');
