@@ -29,13 +29,13 @@ describe('data-quality checks, one by one', () => {
   afterAll(() => wh.close());
 
   /** Writes rows in a transaction, runs the checks there, rolls back; the results by check name. */
-  async function checked(write: (trx: Transaction<Database>) => Promise<void>, scope: 'all' | 'run' = 'all', checks: readonly Check[] = WAREHOUSE_CHECKS) {
+  async function checked(write: (trx: Transaction<Database>) => Promise<void>, scope: 'all' | 'run' = 'all', checks: readonly Check[] = WAREHOUSE_CHECKS, options: { keysEnforced?: boolean } = {}) {
     let results: CheckResult[] = [];
     await wh.db
       .transaction()
       .execute(async (trx) => {
         await write(trx);
-        results = await runChecks(trx, checks, scope);
+        results = await runChecks(trx, checks, scope, options);
         throw new Error('roll back');
       })
       .catch((e: Error) => expect(e.message).toBe('roll back'));
@@ -200,6 +200,20 @@ describe('data-quality checks, one by one', () => {
     expect(await unmatched([0, 2, 2], (trx) => trx.insertInto('songs').values(so1).execute())).toBe(2);
     const user1 = { user_id: 1, first_name: null, last_name: null, gender: null, level: 'free', last_seen_at: T(0) };
     expect(await unmatched([0, 2, 2], (trx) => trx.insertInto('users').values(user1).execute())).toBe(2);
+  });
+
+  it('scoped to the run, with keys the constraints keep unique (keysEnforced), orphans of every kind count as with distinct keys', async () => {
+    const orphans = async (keysEnforced: boolean) =>
+      offending(await checked(async (trx) => {
+        await good(trx);
+        // No time rows for minutes 5–7; user 3 and 4, song SO9, artists AR9 and AR8 do not exist.
+        await trx.insertInto('songplays').values([play(5, 3, 'SO1', 'AR1'), play(6, 4, 'SO9', 'AR9'), play(7, null, null, 'AR8')]).execute();
+        await trx.insertInto('staging_events').values([staged(5), staged(6), staged(6), staged(7), staged(0)]).execute();
+      }, 'run', WAREHOUSE_CHECKS, { keysEnforced }));
+    // Minute 6 staged twice is one play; minute 0's play is whole.
+    const expected = { 'songplays.user_id → users': 2, 'songplays.start_time → time': 3, 'songplays.song_id → songs': 1, 'songplays.artist_id → artists': 2 };
+    expect(await orphans(true)).toEqual(expected);
+    expect(await orphans(false)).toEqual(expected);
   });
 
   it('a run rule of its own counted per play needs no dimension: copies of one play count once, an event that became no play not at all', async () => {
