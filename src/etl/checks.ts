@@ -109,7 +109,7 @@ const PARENT: Record<Reference, StarTable> = { user_id: 'users', start_time: 'ti
  * The staged NextSong events with the play each became and, for `joins`, that play's dimension keys
  * (each dimension's distinct keys unless `keysEnforced`).
  */
-function stagedPlays(db: Kysely<Database>, joins: Reference[] = [], keysEnforced = false) {
+function stagedPlays(db: Kysely<Database>, joins: Reference[] = [], keysEnforced?: boolean) {
   let plays = (db as Kysely<any>)
     .selectFrom('staging_events as e')
     .leftJoin('songplays as f', (join) =>
