@@ -1,4 +1,5 @@
 import { type Expression, type ExpressionBuilder, type Kysely, type SqlBool, sql } from 'kysely';
+import { catalogueMatchRate } from '../queries/index.js';
 import { type Database, STAR_TABLES, type StarTable } from '../types/database.js';
 import { timestampFromEpochMillis } from './transform/expressions.js';
 
@@ -201,14 +202,8 @@ export const catalogueMatch: Check = {
   name: `songplays: at least ${LOW_MATCH_RATE * 100}% matched to the song catalogue`,
   severity: 'warn',
   async offending(db) {
-    const row = await db
-      .selectFrom('songplays')
-      .select((eb) => [eb.fn.countAll<number>().as('plays'), eb.fn.count<number>('song_id').as('matched')])
-      .executeTakeFirst();
-    // Stryker disable next-line OptionalChaining: equivalent — an aggregate without GROUP BY always returns one row.
-    const plays = Number(row?.plays ?? 0);
-    // Stryker disable next-line OptionalChaining: equivalent — as above.
-    return lowMatch(plays, plays - Number(row?.matched ?? 0));
+    const { plays, matched } = await catalogueMatchRate(db);
+    return lowMatch(plays, plays - matched);
   },
   // Unmatched among the staged plays (one that became no play has no song either).
   run: { offends: (eb) => eb('f.song_id', 'is', null), verdict: (unmatched, plays) => lowMatch(plays, unmatched) },
