@@ -5,9 +5,11 @@ import { acquireEtlLock, EtlBusyError } from '../src/db/lock.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { openWarehouse } from '../src/db/connection.js';
 import { runEtl } from '../src/etl/pipeline.js';
-import { RejectBudgetError } from '../src/etl/stage/postgres.js';
+import { walkDataFiles } from '../src/etl/read/files.js';
+import { RejectBudgetError, stageLocalFiles } from '../src/etl/stage/postgres.js';
 import type { Kysely } from 'kysely';
 import { type Database, STAR_TABLES } from '../src/types/database.js';
+import { EVENT_SOURCE } from '../src/types/raw.js';
 import { createTestDatabase, openTestWarehouse } from './helpers/db.js';
 import { sparkify } from './helpers/cli.js';
 import { event, writeTree } from './helpers/files.js';
@@ -123,6 +125,37 @@ describe('nothing lost', () => {
       expect(result.stderr).toContain(`${path.join(BAD_LOGS, '2018/11/missing-page.json')}:1: missing required field "page"`);
       expect(result.stderr).toContain(`${path.join(BAD_LOGS, '2018/11/missing-ts.json')}:2: missing required field "ts"`);
       expect(await wh.db.selectFrom('songplays').select('songplay_id').execute()).toEqual([]);
+    });
+  });
+
+  describe('staged values', () => {
+    it('are the JSON values exactly, inline and from worker threads: text with tabs, backslashes and any Unicode, integers and doubles at their limits', async () => {
+      const odd = [
+        { artist: 'tab\there\\back "q"\nnew\rline', song: '日本語 ö 🎵', location: 'a\\N', sessionId: -2147483648, itemInSession: 2147483647, ts: 2 ** 53 - 1, length: 5e-324, registration: -1.5e300 },
+        { artist: '', song: 'x'.repeat(512), userAgent: 'é'.repeat(512), sessionId: 0, itemInSession: -1, ts: -(2 ** 53 - 1), length: -0.5, registration: 1e21 },
+        { artist: null, song: null, firstName: 'BjÃ¶rk', status: null, ts: 2 ** 32, length: 232.35, registration: null },
+      ].map((fields, i) => ({ page: 'Home', userId: String(i), ...fields }));
+      // A file of 1 MB or more goes to the worker threads when there are some.
+      const padding = Array.from({ length: 3000 }, (_, i) => event({ itemInSession: i, location: 'p'.repeat(300) }));
+      const logs = await writeTree({ 'odd.json': [...odd.map((o) => event(o)), ...padding].join('\n') });
+      // Expected: each field as JSON.parse gives it, under its staging column (the one repair: Björk).
+      const expected = odd.map((o, i) => {
+        const record = JSON.parse(event(o)) as Record<string, unknown>;
+        const row = Object.fromEntries(EVENT_SOURCE.fields.map((f) => [f.column, record[f.json] ?? null]));
+        return { ...row, ...(i === 2 ? { first_name: 'Björk' } : {}), source_file: path.join(logs, 'odd.json'), source_line: i + 1 };
+      });
+      const files = [];
+      for await (const page of walkDataFiles(logs, 'logs')) files.push(...page);
+      for (const parseWorkers of [0, 2]) {
+        // Staging alone: the transforms would (rightly) refuse a ts of 2^53 - 1 ms as a timestamp.
+        const pages = (async function* () {
+          yield files;
+        })();
+        await stageLocalFiles(await wh.pool(), [{ source: EVENT_SOURCE, pages, largeBytes: files[0]!.size }], { maxErrors: 0, parseWorkers });
+        const staged = await wh.db.selectFrom('staging_events').selectAll().where('source_line', '<=', odd.length).orderBy('source_line').execute();
+        expect(staged.map((r) => ({ ...r, ts: Number(r.ts) })), `parseWorkers ${parseWorkers}`).toEqual(expected);
+        expect(await wh.db.selectFrom('staging_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).toEqual({ n: odd.length + padding.length });
+      }
     });
   });
 

@@ -1,33 +1,41 @@
 import { describe, expect, it } from 'vitest';
-import { escapeCopy, toCopyRow } from '../src/etl/read/records.js';
+import { escapeCopy } from '../src/db/insert-rows.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../src/etl/read/row-buffer.js';
 import { EVENT_SOURCE, SONG_SOURCE } from '../src/types/raw.js';
+import { isReject, stagedRow } from './helpers/binary-copy.js';
 import { event, song } from './helpers/files.js';
 
-const row = (text: string, source = EVENT_SOURCE) => toCopyRow(source, { text, line: 7 }, 'logs/a.json');
+const row = (text: string, source = EVENT_SOURCE) => stagedRow(source, { text, line: 7 }, 'logs/a.json');
 
-describe('toCopyRow', () => {
-  it('writes one tab-separated cell per field, NULL as \\N, then the lineage', () => {
-    const out = row(event({ userId: '42', length: 1.5, song: null }));
-    expect(typeof out).toBe('string');
-    const cells = (out as string).replace(/\n$/, '').split('\t');
-    expect(cells).toHaveLength(EVENT_SOURCE.fields.length + 2);
-    const byColumn = Object.fromEntries(EVENT_SOURCE.fields.map((f, i) => [f.column, cells[i]]));
-    expect(byColumn).toMatchObject({ user_id: '42', length: '1.5', song: '\\N', ts: '1541990000000' });
-    expect(cells.slice(-2)).toEqual(['logs/a.json', '7']);
+describe('validateRecord', () => {
+  it('writes one binary COPY cell per field, of its column\'s type, NULL as NULL, then the lineage', () => {
+    const out = row(event({ userId: '42', length: 1.5, song: null, sessionId: -2147483648, ts: 2 ** 53 - 1 }));
+    expect(out).toEqual(
+      expect.objectContaining({ user_id: '42', length: 1.5, song: null, session_id: -2147483648, ts: 9007199254740991, source_file: 'logs/a.json', source_line: 7 }),
+    );
+    expect(Object.keys(out)).toHaveLength(EVENT_SOURCE.fields.length + 2);
+    expect(row(event({ ts: -5, registration: -0.25 }))).toMatchObject({ ts: -5, registration: -0.25 });
   });
 
-  it('escapes backslashes, tabs and newlines in text', () => {
+  it('frames the rows as PostgreSQL documents binary COPY: signature, two zero words, and -1 at the end', () => {
+    const signature = Buffer.concat([Buffer.from('PGCOPY\n'), Buffer.from([0xff]), Buffer.from('\r\n'), Buffer.from([0])]);
+    expect(BINARY_COPY_HEADER).toEqual(Buffer.concat([signature, Buffer.alloc(8)]));
+    expect(BINARY_COPY_TRAILER.readInt16BE(0)).toBe(-1);
+  });
+
+  it('keeps backslashes, tabs and newlines in text as they are (binary COPY escapes nothing)', () => {
     expect(escapeCopy('a\\b\tc\nd\re')).toBe('a\\\\b\\tc\\nd\\re');
-    expect(row(event({ song: 'x\ty' }))).toContain('x\\ty');
+    expect(row(event({ song: 'x\ty\\z\n' }))).toMatchObject({ song: 'x\ty\\z\n' });
   });
 
   it('checks text made only of characters that are not plain ASCII as closely as any other', () => {
     const cell = (song: string) => {
       const out = row(event({ song }));
-      return typeof out === 'string' ? out.split('\t')[EVENT_SOURCE.fields.findIndex((f) => f.json === 'song')] : out;
+      return isReject(out) ? out : out.song;
     };
-    expect(cell('\t\\')).toBe('\\t\\\\');
+    expect(cell('\t\\')).toBe('\t\\');
     expect(cell('Ã©')).toBe('é');
+    expect(cell('日本語 ö')).toBe('日本語 ö');
     expect(cell('\u0000')).toMatchObject({ reason: 'field "song" contains a NUL character' });
   });
 
@@ -52,7 +60,7 @@ describe('toCopyRow', () => {
   it('counts VARCHAR length in UTF-8 bytes, as Redshift does', () => {
     const level = EVENT_SOURCE.fields.find((f) => f.json === 'level')!;
     const fits = 'é'.repeat(level.maxBytes! / 2);
-    expect(typeof row(event({ level: fits }))).toBe('string');
+    expect(row(event({ level: fits }))).toMatchObject({ level: fits });
     expect(row(event({ level: `${fits}é` }))).toMatchObject({ reason: expect.stringMatching(/bytes long, more than/) });
   });
 
@@ -68,7 +76,7 @@ describe('toCopyRow', () => {
   });
 
   it('accepts song records, with nulls where the Million Song data has them', () => {
-    expect(typeof toCopyRow(SONG_SOURCE, { text: song({ artist_latitude: null, year: 0 }), line: 1 }, 'f')).toBe('string');
+    expect(row(song({ artist_latitude: null, year: 0 }), SONG_SOURCE)).toMatchObject({ artist_latitude: null, year: 0, source_line: 7 });
   });
 });
 
@@ -82,8 +90,8 @@ describe('repairMojibake', () => {
     expect(repairMojibake(twice)).toBe('Björk');
     expect(repairMojibake('Sala De RecepÃ§Ã£o')).toBe('Sala De Recepção');
     const stats = { repaired: 0 };
-    const r = toCopyRow(EVENT_SOURCE, { text: JSON.stringify({ page: 'Home', ts: 1, userId: '', artist: twice, song: 'plain' }), line: 1 }, 'f', stats);
-    expect(typeof r === 'string' && r.split('\t')[0]).toBe('Björk');
+    const r = stagedRow(EVENT_SOURCE, { text: JSON.stringify({ page: 'Home', ts: 1, userId: '', artist: twice, song: 'plain' }), line: 1 }, 'f', stats);
+    expect(r).toMatchObject({ artist: 'Björk', song: 'plain' });
     expect(stats.repaired).toBe(1);
   });
 

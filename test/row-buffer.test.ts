@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { RowBuffer } from '../src/etl/read/row-buffer.js';
+import { EVENT_SOURCE, type SourceSpec } from '../src/types/raw.js';
+import { decodeRows } from './helpers/binary-copy.js';
 
 const KiB = 1024;
 
-describe('RowBuffer', () => {
+describe('RowBuffer: lines of text (JSON uploads)', () => {
   it('sends exactly the rows’ UTF-8 bytes, in order, in buffers of at most 256 KiB unless a row is longer', async () => {
     const sent: Buffer[] = [];
     const out = new RowBuffer(async (b) => void sent.push(b));
@@ -52,5 +54,76 @@ describe('RowBuffer', () => {
     await out.flush(true);
     await out.flush(true);
     expect(sent.map(String)).toEqual(['a\n']);
+  });
+});
+
+// Rows written a cell at a time into 256 KiB buffers: what crosses a buffer's end, and what a reject
+// leaves behind. The rows are read back by the format's rules (helpers/binary-copy.ts).
+
+/** A one-text-column source, so a row is exactly 2 + (4 + n) + 4 + 4 + (4 + 4) bytes. */
+const ONE_TEXT: SourceSpec = { name: 'events', table: 'staging_events', fields: [{ json: 't', column: 't', type: 'string' }] };
+
+function collect() {
+  const sent: Buffer[] = [];
+  const out = new RowBuffer(async (bytes) => void sent.push(Buffer.from(bytes)));
+  const write = (text: string, line: number) => {
+    out.beginRow(3);
+    out.textCell(text, /^[\x20-\x7e]*$/.test(text));
+    out.textCell('f.json', true);
+    out.int4Cell(line);
+  };
+  return { out, sent, write };
+}
+
+describe('RowBuffer: binary COPY rows', () => {
+  it('moves a row that does not fit whole into the next buffer: every buffer holds whole rows', async () => {
+    const { out, sent, write } = collect();
+    const texts = Array.from({ length: 4000 }, (_, i) => `${'x'.repeat(i % 300)}é${i}`);
+    texts.forEach((t, i) => write(t, i));
+    await out.flush(true);
+    expect(sent.length).toBeGreaterThan(1);
+    // Each buffer decodes by itself: no row is split between two.
+    const rows = sent.flatMap((bytes) => decodeRows(ONE_TEXT, bytes));
+    expect(rows.map((r) => r.t)).toEqual(texts);
+    expect(rows.map((r) => r.source_line)).toEqual(texts.map((_, i) => i));
+  });
+
+  it('takes a row longer than a whole buffer', async () => {
+    const { out, sent, write } = collect();
+    write('a', 1);
+    const long = 'ü'.repeat(300_000);
+    write(long, 2);
+    write('b', 3);
+    await out.flush(true);
+    expect(sent.flatMap((bytes) => decodeRows(ONE_TEXT, bytes)).map((r) => r.t)).toEqual(['a', long, 'b']);
+  });
+
+  it('drops an abandoned row and nothing before it, even when it had moved to a fresh buffer', async () => {
+    const { out, sent, write } = collect();
+    write('kept', 1);
+    out.beginRow(3);
+    out.textCell('y'.repeat(400_000), true); // outgrows the buffer: the row moves
+    out.abandonRow();
+    write('after', 2);
+    await out.flush(true);
+    expect(sent.flatMap((bytes) => decodeRows(ONE_TEXT, bytes)).map((r) => r.t)).toEqual(['kept', 'after']);
+  });
+
+  it('writes integers and doubles at their limits as PostgreSQL reads them', async () => {
+    const sent: Buffer[] = [];
+    const out = new RowBuffer(async (bytes) => void sent.push(bytes));
+    const fields = EVENT_SOURCE.fields;
+    out.beginRow(fields.length + 2);
+    for (const f of fields) {
+      if (f.json === 'ts') out.int8Cell(-(2 ** 53 - 1));
+      else if (f.type === 'integer') out.int4Cell(-(2 ** 31));
+      else if (f.type === 'double') out.float8Cell(-1.5e-300);
+      else out.nullCell();
+    }
+    out.textCell('f', true);
+    out.int4Cell(2 ** 31 - 1);
+    await out.flush(true);
+    const [row] = decodeRows(EVENT_SOURCE, Buffer.concat(sent));
+    expect(row).toMatchObject({ ts: -(2 ** 53 - 1), session_id: -(2 ** 31), length: -1.5e-300, artist: null, source_line: 2 ** 31 - 1 });
   });
 });

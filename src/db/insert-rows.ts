@@ -1,7 +1,6 @@
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { escapeCopy } from '../etl/read/records.js';
 import { batches } from '../etl/runs/batches.js';
 import type { Database } from '../types/database.js';
 import type { Warehouse } from './connection.js';
@@ -32,4 +31,13 @@ export async function insertRows<T extends keyof Database & string>(wh: Warehous
 /** A value in COPY's text format: NULL as \N, text escaped. */
 function copyValue(value: unknown): string {
   return value === null || value === undefined ? '\\N' : escapeCopy(String(value));
+}
+
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+
+/** Escapes text for COPY's text format: backslash, tab, newline and carriage return. */
+export function escapeCopy(text: string): string {
+  return NEEDS_ESCAPE.test(text)
+    ? text.replace(/[\\\t\n\r]/g, (c) => (c === '\\' ? '\\\\' : c === '\t' ? '\\t' : c === '\n' ? '\\n' : '\\r'))
+    : text;
 }

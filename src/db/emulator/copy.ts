@@ -1,6 +1,6 @@
 import { gunzipSync } from 'node:zlib';
 import { JsonSplitter, lastLineOf } from '../../etl/read/json-records.js';
-import { escapeCopy } from '../../etl/read/records.js';
+import { escapeCopy } from '../insert-rows.js';
 import { parseS3Uri } from '../redshift/values.js';
 import type { LocalS3 } from './local-s3.js';
 

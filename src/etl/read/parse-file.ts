@@ -1,6 +1,6 @@
 import { EVENT_SOURCE, SONG_SOURCE, type SourceSpec } from '../../types/raw.js';
 import { type DataFile, readJsonTexts } from './files.js';
-import { type Reject, toCopyRow } from './records.js';
+import { type Reject, validateRecord } from './records.js';
 import type { RowBuffer } from './row-buffer.js';
 
 /** What parsing one file gave, besides its COPY rows. */
@@ -17,7 +17,7 @@ export interface ParsedFile {
 export const SOURCES: Record<SourceSpec['name'], SourceSpec> = { songs: SONG_SOURCE, events: EVENT_SOURCE };
 
 /**
- * Parses one data file into COPY text rows (or, with `as: 'json'`, its good records as JSON lines,
+ * Parses one data file into binary COPY rows (or, with `as: 'json'`, its good records as JSON lines,
  * which is what Redshift's COPY is given), added to `out` and flushed a read chunk at a time
  * (awaited, so a slow consumer slows the parser and memory stays flat), and returns its counts and
  * rejects. The same function runs inline and in the worker threads.
@@ -34,12 +34,12 @@ export async function parseFile(
   for await (const texts of readJsonTexts(file, onBytes, preloaded)) {
     for (const text of texts) {
       parsed.read++;
-      const row = toCopyRow(source, text, file.path, parsed);
-      if (typeof row === 'string') {
-        parsed.staged++;
-        out.add(as === 'copy' ? row : `${JSON.stringify(text.value ?? JSON.parse(text.text))}\n`);
+      const rejected = validateRecord(source, text, file.path, parsed, as === 'copy' ? out : undefined);
+      if (rejected) {
+        parsed.rejects.push(rejected);
       } else {
-        parsed.rejects.push(row);
+        parsed.staged++;
+        if (as === 'json') out.add(`${JSON.stringify(text.value)}\n`);
       }
     }
     await out.flush();

@@ -7,7 +7,7 @@ import { LINEAGE_COLUMNS, type SourceSpec } from '../../types/raw.js';
 import { type DataFile, isSmall, readAhead } from '../read/files.js';
 import { type ParsedFile, parseFile } from '../read/parse-file.js';
 import { ParsePool } from '../read/parse-pool.js';
-import { RowBuffer } from '../read/row-buffer.js';
+import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, RowBuffer } from '../read/row-buffer.js';
 import type { Reject } from '../read/records.js';
 
 /** The files of one source to stage, a page at a time (pages from the run's file queue). */
@@ -65,7 +65,7 @@ export class RejectBudgetError extends Error {
 }
 
 /**
- * Replaces the staging tables' contents with the given files, bulk-loaded with COPY FROM STDIN in
+ * Replaces the staging tables' contents with the given files, bulk-loaded with binary COPY FROM STDIN in
  * one transaction: either every good record is staged or, past the error budget, nothing changes.
  */
 export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], options: StageOptions): Promise<StageResult> {
@@ -120,12 +120,15 @@ async function copySource(
   pool: ParsePool | undefined,
 ) {
   const columns = [...source.fields.map((f) => f.column), ...LINEAGE_COLUMNS].map(pg.escapeIdentifier).join(', ');
-  const copy = client.query(copyFrom(`copy ${pg.escapeIdentifier(source.table)} (${columns}) from stdin`));
+  // Binary: the server takes each value as it is instead of parsing text (1M events: 4.3 → 3.1–3.7 s
+  // of the server's COPY), and no number is turned into text here.
+  const copy = client.query(copyFrom(`copy ${pg.escapeIdentifier(source.table)} (${columns}) from stdin with (format binary)`));
   const copyDone = finished(copy);
   copyDone.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
   const send = async (data: Buffer) => {
     if (!copy.write(data)) await once(copy, 'drain');
   };
+  await send(BINARY_COPY_HEADER);
   // Rows parsed here, from every file, share one buffer: a song file gives one short row.
   const out = new RowBuffer(send);
   const fromWorker = async (rows: Buffer) => {
@@ -181,7 +184,7 @@ async function copySource(
       await Promise.all(Array.from({ length: pool ? pool.size + 1 : 1 }, lane));
     }
     await out.flush(true);
-    copy.end();
+    copy.end(BINARY_COPY_TRAILER);
     await copyDone;
   } catch (error) {
     copy.destroy(error as Error); // sends CopyFail so the server abandons the COPY
