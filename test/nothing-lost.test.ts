@@ -102,6 +102,31 @@ describe('nothing lost', () => {
       expect(error.rejects).toEqual(inline.rejects.slice(0, 9));
     });
 
+    it('of songs and logs, staged at the same time, count against one budget in that order: songs first, then logs, each in file order', async () => {
+      const songs = await writeTree({
+        'A/a.json': '{"song_id": "S1", "artist_id": "A1", "title": "ok", "duration": 1}',
+        'A/b.json': '{"song_id": "S2", "title": "no artist"}',
+        'A/c.json': '{"song_id": 3, "artist_id": "A1"}',
+      });
+      const songRejects = [
+        { source: 'songs', file: path.join(songs, 'A/b.json'), line: 1, reason: 'missing required field "artist_id"' },
+        { source: 'songs', file: path.join(songs, 'A/c.json'), line: 1, reason: 'field "song_id" should be a string but is 3' },
+      ];
+      const logRejects = EXPECTED_REJECTS.map((r) => ({ source: 'events', file: path.join(BAD_LOGS, '2018/11', r.file), line: r.line }));
+      for (const parseWorkers of [0, 2]) {
+        const all = await runEtl(wh, { songsDir: songs, logsDir: BAD_LOGS, maxErrors: 20, fullRefresh: true, parseWorkers });
+        expect(all.rejects.map((r) => ({ source: r.source, file: r.file, line: r.line }))).toEqual([...songRejects.map(({ reason: _, ...r }) => r), ...logRejects]);
+        expect(all.rejects.slice(0, 2)).toMatchObject(songRejects);
+        // The budget breaks at the same record however the two loads interleave: in the logs, at the third.
+        const inLogs = (await runEtl(wh, { songsDir: songs, logsDir: BAD_LOGS, maxErrors: 4, fullRefresh: true, parseWorkers }).catch((e) => e)) as RejectBudgetError;
+        expect(inLogs).toBeInstanceOf(RejectBudgetError);
+        expect(inLogs.rejects.map((r) => r.file)).toEqual([...songRejects, ...logRejects].slice(0, 5).map((r) => r.file));
+        // In the songs: no log record is counted.
+        const inSongs = (await runEtl(wh, { songsDir: songs, logsDir: BAD_LOGS, maxErrors: 1, fullRefresh: true, parseWorkers }).catch((e) => e)) as RejectBudgetError;
+        expect(inSongs.rejects).toMatchObject(songRejects);
+      }
+    });
+
     it('past the budget fail the run, are recorded, and leave the star tables exactly as they were', async () => {
       await runEtl(wh, { songsDir: noSongs, logsDir: await writeTree({ 'ok.json': event({ userId: '1' }) }) });
       const before = await starSnapshot(wh.db);
