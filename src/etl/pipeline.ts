@@ -15,6 +15,7 @@ import { type TransformCounts, transformStaged } from './transform/index.js';
 import { stageOnRedshift } from './stage/redshift.js';
 import { catalogueMatchRate } from '../queries/index.js';
 import type { S3Client } from '@aws-sdk/client-s3';
+import { sql } from 'kysely';
 
 /** Reports progress; the CLI draws bars on a terminal and plain lines elsewhere. */
 export interface Progress {
@@ -170,6 +171,7 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
     const tables = await countStarTables(trx, { songplays: catalogue.plays });
     return { transform, tables, checks, catalogue };
   });
+  await emptyStaging(wh);
   progress.done();
   const t2 = performance.now();
 
@@ -187,6 +189,15 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
     checks,
     seconds: { stage: (t1 - t0) / 1000, transform: (t2 - t1) / 1000, total: (t2 - t0) / 1000 },
   };
+}
+
+/**
+ * Empties the staging tables once the run has committed, so that the next run does not pay for
+ * freeing this one's rows: a million staged events took 0.6 s of the next commit, an incremental
+ * day's third. A failed run keeps its staged rows to look at (the next run empties them first).
+ */
+async function emptyStaging(wh: Warehouse): Promise<void> {
+  for (const { table } of [SONG_SOURCE, EVENT_SOURCE]) await sql`truncate table ${sql.table(table)}`.execute(wh.db);
 }
 
 /** Every queued file of a source, in memory: Redshift's stager takes a list (it uploads local files, a small load's way; s3:// inputs have none). */
