@@ -25,6 +25,7 @@ const DOCS: [RegExp, string][] = [
   [/^lock /i, 'https://docs.aws.amazon.com/redshift/latest/dg/r_LOCK.html'],
   [/^set statement_timeout/i, 'https://docs.aws.amazon.com/redshift/latest/dg/r_statement_timeout.html'],
   [/^analyze /i, 'https://docs.aws.amazon.com/redshift/latest/dg/r_ANALYZE.html'],
+  [/^truncate /i, 'https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html'],
   [/pg_last_copy_count/i, 'https://docs.aws.amazon.com/redshift/latest/dg/PG_LAST_COPY_COUNT.html'],
 ];
 

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { failures, runChecks, WAREHOUSE_CHECKS } from '../src/etl/checks.js';
 import { runEtl } from '../src/etl/pipeline.js';
+import { walkDataFiles } from '../src/etl/read/files.js';
+import { stageLocalFiles } from '../src/etl/stage/postgres.js';
+import { EVENT_SOURCE } from '../src/types/raw.js';
 import { openTestWarehouse } from './helpers/db.js';
 import { event, writeTree } from './helpers/files.js';
 
@@ -17,7 +20,10 @@ describe('data-quality checks scoped to a run', () => {
     const songs = await writeTree({});
     // An older run: user 1's plays. The run now in staging: user 2's three plays.
     await runEtl(wh, { songsDir: songs, logsDir: await writeTree({ 'a.json': play('1', 0, T0) }) });
-    await runEtl(wh, { songsDir: songs, logsDir: await writeTree({ 'b.json': [1, 2, 3].map((i) => play('2', i, T0 + i * 1000)).join('\n') }) });
+    const logs = await writeTree({ 'b.json': [1, 2, 3].map((i) => play('2', i, T0 + i * 1000)).join('\n') });
+    await runEtl(wh, { songsDir: songs, logsDir: logs });
+    // A run empties staging once it commits: stage its files again, as they were while it checked.
+    await stageLocalFiles(await wh.pool(), [{ source: EVENT_SOURCE, pages: walkDataFiles(logs, 'logs'), largeBytes: 0 }], { maxErrors: 0 });
   });
   afterAll(() => wh.close());
 

@@ -142,13 +142,17 @@ describe('sparkify plan --target redshift', () => {
   });
 
   it('contains nothing Redshift rejects, and cites the AWS page of each Redshift construct', () => {
-    for (const banned of [/on conflict/i, /\breturning\b/i, /pg_advisory/i, /create (unique )?index/i, /\bunlogged\b/i, /from stdin/i, /generated (by default|always) as identity/i, /\btruncate\b/i, /to_timestamp/i, /::(int|text|varchar|timestamp|bigint|double|date|numeric|bool)/i]) {
+    // TRUNCATE commits the transaction it runs in on Redshift: the run empties staging only after its
+    // commit, on a connection of its own (the emulation refuses TRUNCATE in a transaction, and the
+    // pipeline tests run there). Here: it comes after the run's last statement, its bookkeeping.
+    expect(plan.indexOf('truncate table "staging_songs"')).toBeGreaterThan(plan.lastIndexOf('from "time";'));
+    for (const banned of [/on conflict/i, /\breturning\b/i, /pg_advisory/i, /create (unique )?index/i, /\bunlogged\b/i, /from stdin/i, /generated (by default|always) as identity/i, /to_timestamp/i, /::(int|text|varchar|timestamp|bigint|double|date|numeric|bool)/i]) {
       expect(plan).not.toMatch(banned);
     }
     const statements = plan.split(/;\n/);
     for (const s of statements) {
       const body = s.replace(/^(--.*\n)+/gm, '');
-      if (/^\s*(merge|copy|lock|analyze)\b|diststyle/i.test(body)) expect(s, body.slice(0, 80)).toMatch(/-- https:\/\/docs\.aws\.amazon\.com\/redshift\//);
+      if (/^\s*(merge|copy|lock|analyze|truncate)\b|diststyle/i.test(body)) expect(s, body.slice(0, 80)).toMatch(/-- https:\/\/docs\.aws\.amazon\.com\/redshift\//);
     }
   });
 

@@ -329,4 +329,10 @@ select count(*) as "n" from "time";
 
 commit;
 
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html
+truncate table "staging_songs";
+
+-- https://docs.aws.amazon.com/redshift/latest/dg/r_TRUNCATE.html
+truncate table "staging_events";
+
 commit;
