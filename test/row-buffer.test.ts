@@ -88,14 +88,17 @@ describe('RowBuffer: binary COPY rows', () => {
     expect(rows.map((r) => r.source_line)).toEqual(texts.map((_, i) => i));
   });
 
-  it('takes a row longer than a whole buffer', async () => {
-    const { out, sent, write } = collect();
-    write('a', 1);
-    const long = 'ü'.repeat(300_000);
-    write(long, 2);
-    write('b', 3);
-    await out.flush(true);
-    expect(sent.flatMap((bytes) => decodeRows(ONE_TEXT, bytes)).map((r) => r.t)).toEqual(['a', long, 'b']);
+  it('takes a row longer than a whole buffer, first or after others, and sends no empty buffer', async () => {
+    for (const before of [[], ['a']]) {
+      const { out, sent, write } = collect();
+      before.forEach((t, i) => write(t, i));
+      const long = 'ü'.repeat(300_000);
+      write(long, 2);
+      write('b', 3);
+      await out.flush(true);
+      expect(sent.flatMap((bytes) => decodeRows(ONE_TEXT, bytes)).map((r) => r.t)).toEqual([...before, long, 'b']);
+      expect(sent.every((bytes) => bytes.length > 0)).toBe(true);
+    }
   });
 
   it('drops an abandoned row and nothing before it, even when it had moved to a fresh buffer', async () => {

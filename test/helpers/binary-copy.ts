@@ -14,7 +14,9 @@ export type Cells = Record<string, string | number | null>;
 export function stagedRow(source: SourceSpec, json: JsonText, file: string, stats?: RecordStats): Cells | Reject {
   const chunks: Buffer[] = [];
   const out = new RowBuffer(async (bytes) => void chunks.push(bytes));
-  const rejected = validateRecord(source, json, file, stats, out);
+  // A copy of the spec: validateRecord makes its code once per spec object, and a fresh one here
+  // makes it anew for every record (under mutation testing, with the mutant of that moment).
+  const rejected = validateRecord({ ...source }, json, file, stats, out);
   // flush hands over its one buffer before its first await: the bytes are here when it returns.
   void out.flush(true);
   if (rejected) {

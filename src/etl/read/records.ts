@@ -1,4 +1,4 @@
-import { type FieldSpec, LINEAGE_COLUMNS, type SourceSpec } from '../../types/raw.js';
+import { type FieldSpec, type FieldType, LINEAGE_COLUMNS, type SourceSpec } from '../../types/raw.js';
 import type { JsonText } from './json-records.js';
 import type { RowBuffer } from './row-buffer.js';
 
@@ -86,55 +86,86 @@ export function validateRecord(source: SourceSpec, json: JsonText, file: string,
   return undefined;
 }
 
-/** Checks one field of a record, repairing its text, and writes its cell; returns why it does not fit, if it does not. */
-function fieldCell(field: FieldSpec, record: Record<string, unknown>, out: RowBuffer | undefined, stats: RecordStats | undefined): string | undefined {
-  let raw = record[field.json];
-  // Most text is plain ASCII: one scan rules out mojibake and NUL, and lets the row copy it byte for byte.
-  // Stryker disable next-line ConditionalExpression,EqualityOperator,StringLiteral: equivalent — `plain` only lets strings skip checks that find nothing in plain text (false runs them all), and copyCell reads it for strings only.
-  const plain = typeof raw === 'string' && PLAIN.test(raw);
-  // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent — a shortcut: repairMojibake returns anything without mojibake (numbers and plain ASCII included) as it is.
-  if (typeof raw === 'string' && !plain && MOJIBAKE.test(raw)) {
-    const repaired = repairMojibake(raw);
-    if (repaired !== raw) {
-      record[field.json] = raw = repaired;
-      if (stats) stats.repaired++;
-    }
-  }
-  return copyCell(field, raw, plain, out);
-}
-
 type FieldsWriter = (record: Record<string, unknown>, out: RowBuffer | undefined, stats: RecordStats | undefined) => string | undefined;
 const writers = new WeakMap<SourceSpec, FieldsWriter>();
 
+/** The rule of each number type: the test a value passes (JavaScript, on `v`), the cell it makes, what a reject says it should be. */
+const NUMBER_TYPES: Record<Exclude<FieldType, 'string'>, { test: string; cell: keyof RowBuffer; expected: string }> = {
+  integer: { test: `Number.isInteger(v) && v >= ${INT32_MIN} && v <= ${INT32_MAX}`, cell: 'int4Cell', expected: 'a 32-bit integer' },
+  bigint: { test: 'Number.isSafeInteger(v)', cell: 'int8Cell', expected: 'an integer' },
+  // JSON has no Infinity or NaN; the test still says what the column takes.
+  double: { test: "typeof v === 'number' && Number.isFinite(v)", cell: 'float8Cell', expected: 'a number' },
+};
+
 /**
- * A source's fields checked and written by code made for it: reading a property by a constant name
- * is much cheaper than by a name that changes with every field (one read site for all of them). The
- * made code only takes what needs no check beyond its type: null in an optional field, plain text
- * within its column, a number of the column's type. Anything else goes to fieldCell, the one
- * place that says what a field takes and why not.
+ * A source's fields checked and written by code made for it from its field list: reading a property
+ * by a constant name is much cheaper than by a name that changes with every field (one read site
+ * for all of them; 200k events: 0.61 → 0.51 s). Null, and numbers by NUMBER_TYPES, are judged there
+ * whole; text there only when it is plain and fits, and otherwise by textField.
  */
 function fieldsWriter(source: SourceSpec): FieldsWriter {
   let writer = writers.get(source);
+  // Stryker disable next-line ConditionalExpression: equivalent — `→ false` makes the same code again for every record, only slower.
   if (writer) return writer;
   const body = source.fields.map((field, i) => {
-    const general = `p = fieldCell(F[${i}], r, out, stats); if (p !== undefined) return p;`;
-    const usual = {
-      string: `typeof v === 'string'${field.maxBytes === undefined ? '' : ` && v.length <= ${field.maxBytes}`} && PLAIN.test(v)${field.pattern ? ` && F[${i}].pattern.test(v)` : ''}) out?.textCell(v, true)`,
-      integer: `typeof v === 'number' && (v | 0) === v) out?.int4Cell(v)`,
-      bigint: `Number.isSafeInteger(v)) out?.int8Cell(v)`,
-      double: `typeof v === 'number' && Number.isFinite(v)) out?.float8Cell(v)`,
-    }[field.type];
-    return [
-      `v = r[${JSON.stringify(field.json)}];`,
-      `if (v === undefined || v === null) { ${field.required ? general : 'out?.nullCell();'} }`,
-      `else if (${usual};`,
-      `else { ${general} }`,
-    ].join('\n');
+    const missing = field.required ? `return missing(F[${i}]);` : 'out?.nullCell();';
+    let value: string;
+    if (field.type === 'string') {
+      const fits = field.maxBytes === undefined ? '' : ` && v.length <= ${field.maxBytes}`;
+      const pattern = field.pattern ? ` && F[${i}].pattern.test(v)` : '';
+      value = `if (typeof v === 'string'${fits} && PLAIN.test(v)${pattern}) out?.textCell(v, true);
+        else { p = textField(F[${i}], r, out, stats); if (p !== undefined) return p; }`;
+    } else {
+      const { test, cell, expected } = NUMBER_TYPES[field.type];
+      value = `if (${test}) out?.${cell}(v);
+        else return wrongType(F[${i}], v, ${JSON.stringify(expected)});`;
+    }
+    return `v = r[${JSON.stringify(field.json)}];
+      if (v === undefined || v === null) { ${missing} }
+      else { ${value} }`;
   });
-  const make = new Function('F', 'PLAIN', 'fieldCell', `return function writeFields(r, out, stats) {\nlet v, p;\n${body.join('\n')}\nreturn undefined;\n}`);
-  writer = make(source.fields, PLAIN, fieldCell) as FieldsWriter;
+  const make = new Function('F', 'PLAIN', 'missing', 'wrongType', 'textField', `return function writeFields(r, out, stats) {\nlet v, p;\n${body.join('\n')}\n}`);
+  writer = make(source.fields, PLAIN, missing, wrongType, textField) as FieldsWriter;
   writers.set(source, writer);
   return writer;
+}
+
+/**
+ * The rule of a text field for a value the made code did not take: a string, its mis-decoded UTF-8
+ * repaired, without NUL, within its column's bytes, matching its pattern. Writes the cell; returns
+ * why the value does not fit, if it does not.
+ */
+function textField(field: FieldSpec, record: Record<string, unknown>, out: RowBuffer | undefined, stats: RecordStats | undefined): string | undefined {
+  const raw = record[field.json];
+  if (typeof raw !== 'string') return wrongType(field, raw, 'a string');
+  let value = raw;
+  // Most text is plain ASCII: one scan rules out mojibake and NUL, and lets the row copy it byte for byte.
+  const plain = PLAIN.test(value);
+  // Stryker disable next-line LogicalOperator: equivalent — a shortcut: repairMojibake returns plain ASCII as it is.
+  if (!plain && MOJIBAKE.test(value)) {
+    const repaired = repairMojibake(value);
+    if (repaired !== value) {
+      record[field.json] = value = repaired;
+      if (stats) stats.repaired++;
+    }
+  }
+  // Stryker disable next-line LogicalOperator: equivalent — a shortcut: plain text holds no NUL.
+  if (!plain && value.includes('\u0000')) return `field "${field.json}" contains a NUL character`;
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need counting.
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent — a shortcut; counting every string's bytes gives the same answer.
+  if (field.maxBytes !== undefined && value.length * 3 > field.maxBytes) {
+    // Stryker disable next-line StringLiteral: equivalent — Buffer.byteLength(text, '') counts UTF-8 too.
+    const bytes = Buffer.byteLength(value, 'utf8');
+    if (bytes > field.maxBytes) return `field "${field.json}" is ${bytes} bytes long, more than its column's ${field.maxBytes}`;
+  }
+  // Stryker disable next-line StringLiteral: equivalent — every field with a pattern has a patternHint (types/raw.ts), so the fallback is never used.
+  if (field.pattern && !field.pattern.test(value)) return wrongType(field, value, field.patternHint ?? `like ${field.pattern}`);
+  out?.textCell(value, plain);
+  return undefined;
+}
+
+function missing(field: FieldSpec): string {
+  return `missing required field "${field.json}"`;
 }
 
 // A plain function, not a closure per record: the parser is the staging load's hot path.
@@ -145,47 +176,4 @@ function reject(json: JsonText, file: string, reason: string): Reject {
 
 function wrongType(field: FieldSpec, value: unknown, expected: string): string {
   return `field "${field.json}" should be ${expected} but is ${JSON.stringify(value).slice(0, 60)}`;
-}
-
-/**
- * Checks one value against its field and writes it to `out` as a cell of its column's type; returns
- * why it does not fit, if it does not. `plain`: a string known to be PLAIN. (Hot: runs for every field.)
- */
-function copyCell(field: FieldSpec, value: unknown, plain: boolean, out: RowBuffer | undefined): string | undefined {
-  if (value === undefined || value === null) {
-    if (field.required) return `missing required field "${field.json}"`;
-    out?.nullCell();
-    return undefined;
-  }
-  switch (field.type) {
-    case 'string': {
-      if (typeof value !== 'string') return wrongType(field, value, 'a string');
-      // Stryker disable next-line LogicalOperator: equivalent — a shortcut: plain text holds no NUL.
-      if (!plain && value.includes('\u0000')) return `field "${field.json}" contains a NUL character`;
-      // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need counting.
-      // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent — a shortcut; counting every string's bytes gives the same answer.
-      if (field.maxBytes !== undefined && value.length * 3 > field.maxBytes) {
-        // Stryker disable next-line StringLiteral: equivalent — Buffer.byteLength(text, '') counts UTF-8 too.
-        const bytes = Buffer.byteLength(value, 'utf8');
-        if (bytes > field.maxBytes) return `field "${field.json}" is ${bytes} bytes long, more than its column's ${field.maxBytes}`;
-      }
-      // Stryker disable next-line StringLiteral: equivalent — every field with a pattern has a patternHint (types/raw.ts), so the fallback is never used.
-      if (field.pattern && !field.pattern.test(value)) return wrongType(field, value, field.patternHint ?? `like ${field.pattern}`);
-      out?.textCell(value, plain);
-      return undefined;
-    }
-    case 'integer':
-      if (!Number.isInteger(value) || (value as number) < INT32_MIN || (value as number) > INT32_MAX) return wrongType(field, value, 'a 32-bit integer');
-      out?.int4Cell(value as number);
-      return undefined;
-    case 'bigint':
-      if (!Number.isSafeInteger(value)) return wrongType(field, value, 'an integer');
-      out?.int8Cell(value as number);
-      return undefined;
-    case 'double':
-      // Stryker disable next-line LogicalOperator,ConditionalExpression: equivalent — JSON has no Infinity or NaN, and Number.isFinite is false for anything not a number.
-      if (typeof value !== 'number' || !Number.isFinite(value)) return wrongType(field, value, 'a number');
-      out?.float8Cell(value);
-      return undefined;
-  }
 }
