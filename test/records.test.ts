@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { escapeCopy } from '../src/db/insert-rows.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER } from '../src/etl/read/row-buffer.js';
-import { EVENT_SOURCE, SONG_SOURCE } from '../src/types/raw.js';
+import type { JsonText } from '../src/etl/read/json-records.js';
+import { validateRecord } from '../src/etl/read/records.js';
+import { EVENT_SOURCE, SONG_SOURCE, type SourceSpec } from '../src/types/raw.js';
 import { isReject, stagedRow } from './helpers/binary-copy.js';
 import { event, song } from './helpers/files.js';
 
@@ -73,6 +75,20 @@ describe('validateRecord', () => {
   it('keeps the NUL bytes of binary junk visible, as text PostgreSQL can store', () => {
     const out = row('\u001f\u008b\u0008\u0000junk\u0000');
     expect(out).toMatchObject({ reason: expect.stringMatching(/not valid JSON/), raw: '\u001f\u008b\u0008\\u0000junk\\u0000' });
+  });
+
+  it('validates without writing a row for JSON uploads (no row buffer): the record stays parsed, repaired', () => {
+    const good: JsonText = { text: event({ artist: 'BjÃ¶rk', song: '日本語', userId: '4' }), line: 2 };
+    expect(validateRecord(EVENT_SOURCE, good, 'f')).toBeUndefined();
+    expect(good.value).toMatchObject({ artist: 'Björk', song: '日本語' });
+    expect(validateRecord(EVENT_SOURCE, { text: event({ userId: 'x' }), line: 3 }, 'f')).toMatchObject({ line: 3, reason: expect.stringMatching(/userId/) });
+    expect(validateRecord(EVENT_SOURCE, { text: event({ page: 'NextSong', sessionId: null }), line: 4 }, 'f')).toMatchObject({ line: 4, reason: expect.stringMatching(/NextSong/) });
+  });
+
+  it('takes text of any length in a field without a size', () => {
+    const free: SourceSpec = { name: 'events', table: 'staging_events', fields: [{ json: 't', column: 't', type: 'string' }] };
+    const long = 'x'.repeat(100_000);
+    expect(stagedRow(free, { text: JSON.stringify({ t: long }), line: 1 }, 'f')).toMatchObject({ t: long });
   });
 
   it('accepts song records, with nulls where the Million Song data has them', () => {

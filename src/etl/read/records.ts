@@ -111,6 +111,7 @@ function fieldsWriter(source: SourceSpec): FieldsWriter {
     const missing = field.required ? `return missing(F[${i}]);` : 'out?.nullCell();';
     let value: string;
     if (field.type === 'string') {
+      // Stryker disable next-line ConditionalExpression: equivalent — `→ false` adds `v.length <= undefined`, which sends all text to textField, only slower. (`→ true` is killed.)
       const fits = field.maxBytes === undefined ? '' : ` && v.length <= ${field.maxBytes}`;
       const pattern = field.pattern ? ` && F[${i}].pattern.test(v)` : '';
       value = `if (typeof v === 'string'${fits} && PLAIN.test(v)${pattern}) out?.textCell(v, true);
@@ -124,6 +125,7 @@ function fieldsWriter(source: SourceSpec): FieldsWriter {
       if (v === undefined || v === null) { ${missing} }
       else { ${value} }`;
   });
+  // Stryker disable next-line StringLiteral: equivalent — the fields' code joined without newlines is the same code (each ends in `}`). The line's other StringLiteral mutants (killed: no such code compiles) are ignored with it.
   const make = new Function('F', 'PLAIN', 'missing', 'wrongType', 'textField', `return function writeFields(r, out, stats) {\nlet v, p;\n${body.join('\n')}\n}`);
   writer = make(source.fields, PLAIN, missing, wrongType, textField) as FieldsWriter;
   writers.set(source, writer);
@@ -141,7 +143,7 @@ function textField(field: FieldSpec, record: Record<string, unknown>, out: RowBu
   let value = raw;
   // Most text is plain ASCII: one scan rules out mojibake and NUL, and lets the row copy it byte for byte.
   const plain = PLAIN.test(value);
-  // Stryker disable next-line LogicalOperator: equivalent — a shortcut: repairMojibake returns plain ASCII as it is.
+  // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent — a shortcut: repairMojibake returns plain ASCII as it is.
   if (!plain && MOJIBAKE.test(value)) {
     const repaired = repairMojibake(value);
     if (repaired !== value) {

@@ -57,23 +57,21 @@ export class RowBuffer {
     this.room(4 + text.length * 3);
     const at = this.used + 4;
     let bytes: number;
-    // Three ways to the same bytes, by speed. (Equivalent mutants, switched off: the conditions, the
-    // bound, `<=` in the loop, which writes a byte past the text that the next cell overwrites, and
-    // the encoding name, since ASCII is the same in UTF-8.)
-    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — see above.
+    // Three ways to the same bytes, by speed. Their mutants are equivalent, so switched off here: the
+    // conditions, the bound, `<=` in the loop (it writes a byte past the text, which the next cell
+    // overwrites), the encoding name (ASCII is the same in UTF-8).
+    // Stryker disable ConditionalExpression,EqualityOperator,StringLiteral: equivalent — see above.
     if (ascii && text.length < 32) {
       // Short ASCII strings, most of a log's, copy faster here than through a call into C++.
       const b = this.buffer;
-      // Stryker disable next-line EqualityOperator: equivalent — see above.
       for (let i = 0; i < text.length; i++) b[at + i] = text.charCodeAt(i);
       bytes = text.length;
-      // Stryker disable next-line ConditionalExpression: equivalent — see above.
     } else if (ascii) {
-      // Stryker disable next-line StringLiteral: equivalent — see above.
       bytes = this.buffer.write(text, at, 'latin1');
     } else {
       bytes = this.buffer.write(text, at);
     }
+    // Stryker restore all
     this.buffer.writeInt32BE(bytes, this.used);
     this.used = at + bytes;
   }
