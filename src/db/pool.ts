@@ -29,6 +29,7 @@ export const warehouseTypes = {
 
 /** Creates a pg pool with the warehouse's type parsers and a UTC session time zone. */
 export function createPool(config: pg.PoolConfig, onEnd?: () => Promise<void>): pg.Pool {
+  // 4: a run holds one connection for its lock and two while staging (a table each); the file queue's reads and the counts' writes share the last.
   const pool = new pg.Pool({ max: 4, ...config, types: warehouseTypes });
   // An idle connection that the server closes (e.g. at shutdown) is dropped from the pool; without a
   // listener, pg would raise it as an uncaught error.

@@ -68,8 +68,10 @@ export class RejectBudgetError extends Error {
  * Replaces the staging tables' contents with the given files, bulk-loaded with binary COPY FROM
  * STDIN, each table on its own connection at the same time (song files, parsed on this thread, load
  * while the workers parse the logs). Both transactions commit only once every load has succeeded:
- * past the error budget, nothing changes. Rejects are counted in input order, then file order, so
- * the budget stops at the same record whatever the timing.
+ * past the error budget, nothing changes. (Should the second commit itself fail, one table is
+ * replaced and the other not; the run fails before its transform, and the next run replaces both.)
+ * Rejects are counted in input order, then file order, so the budget stops at the same record
+ * whatever the timing.
  */
 export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], options: StageOptions): Promise<StageResult> {
   const result: StageResult = { files: [], rejects: [], staged: { songs: 0, events: 0 }, repaired: 0 };
