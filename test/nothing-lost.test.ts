@@ -127,6 +127,19 @@ describe('nothing lost', () => {
       }
     });
 
+    it('a file that cannot be read fails the run with its own error while the other load still needs the parse workers', async () => {
+      // Song files of 1 MB and more go to the workers too (valid records padded with white space).
+      const bigSong = (i: number) => `${' '.repeat(1 << 20)}${JSON.stringify({ song_id: `S${i}`, artist_id: 'A', title: 't', duration: 1 })}`;
+      const songs = await writeTree(Object.fromEntries(Array.from({ length: 6 }, (_, i) => [`A/${i}.json`, bigSong(i)])));
+      const lines = Array.from({ length: 6000 }, (_, i) => event({ itemInSession: i, location: 'x'.repeat(200) })).join('\n');
+      const logs = await writeTree({ '2018/11/a.json': lines, '2018/11/c.json': lines });
+      // Not gzip at all: gunzip fails partway into the file, in a worker.
+      await fs.writeFile(path.join(logs, '2018/11/b.json.gz'), Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(2 << 20, 7)]));
+      const run = runEtl(wh, { songsDir: songs, logsDir: logs, fullRefresh: true, parseWorkers: 2 });
+      await expect(run).rejects.toThrow(/b\.json\.gz: cannot read/);
+      expect(await wh.db.selectFrom('staging_songs').select('song_id').execute()).toEqual([]);
+    });
+
     it('past the budget fail the run, are recorded, and leave the star tables exactly as they were', async () => {
       await runEtl(wh, { songsDir: noSongs, logsDir: await writeTree({ 'ok.json': event({ userId: '1' }) }) });
       const before = await starSnapshot(wh.db);

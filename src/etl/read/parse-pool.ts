@@ -18,7 +18,8 @@ const LIMITS = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 16 };
 export class ParsePool {
   private readonly workers: Worker[];
   private readonly idle: Worker[];
-  private readonly waiting: ((worker: Worker) => void)[] = [];
+  private waiting: { resolve: (worker: Worker) => void; reject: (error: Error) => void }[] = [];
+  private closed = false;
 
   constructor(size: number) {
     const fromSource = import.meta.url.endsWith('.ts');
@@ -42,12 +43,13 @@ export class ParsePool {
    * worker goes on.
    */
   async parse(source: SourceSpec['name'], file: DataFile, onRows: (rows: Buffer) => Promise<void>): Promise<ParsedFile> {
-    const worker = this.idle.pop() ?? (await new Promise<Worker>((resolve) => this.waiting.push(resolve)));
+    if (this.closed) throw new PoolClosedError();
+    const worker = this.idle.pop() ?? (await new Promise<Worker>((resolve, reject) => this.waiting.push({ resolve, reject })));
     try {
       return await this.run(worker, source, file, onRows);
     } finally {
       const waiter = this.waiting.shift();
-      if (waiter) waiter(worker);
+      if (waiter) waiter.resolve(worker);
       else this.idle.push(worker);
     }
   }
@@ -79,18 +81,31 @@ export class ParsePool {
         done();
         reject(error);
       };
+      const onExit = () => onError(new PoolClosedError());
       const done = () => {
         worker.off('message', onMessage);
         worker.off('error', onError);
+        worker.off('exit', onExit);
       };
       worker.on('message', onMessage);
       worker.on('error', onError);
+      worker.on('exit', onExit);
       worker.postMessage({ type: 'parse', source, file });
     });
   }
 
-  /** Stops the workers. */
+  /** Stops the workers: files being parsed, and those waiting for a worker, fail with PoolClosedError. */
   async close(): Promise<void> {
+    this.closed = true;
+    for (const waiter of this.waiting) waiter.reject(new PoolClosedError());
+    this.waiting = [];
     await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
+
+/** The pool was closed (the load it parsed for failed) before a file was parsed. */
+export class PoolClosedError extends Error {
+  constructor() {
+    super('the parse workers were stopped');
   }
 }

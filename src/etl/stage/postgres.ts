@@ -6,7 +6,7 @@ import { from as copyFrom } from 'pg-copy-streams';
 import { LINEAGE_COLUMNS, type SourceSpec } from '../../types/raw.js';
 import { type DataFile, isSmall, readAhead } from '../read/files.js';
 import { type ParsedFile, parseFile } from '../read/parse-file.js';
-import { ParsePool } from '../read/parse-pool.js';
+import { ParsePool, PoolClosedError } from '../read/parse-pool.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, RowBuffer } from '../read/row-buffer.js';
 import type { Reject } from '../read/records.js';
 
@@ -90,13 +90,18 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
         await clients[i]!.query(`truncate table ${pg.escapeIdentifier(input.source.table)}`);
         await copySource(clients[i]!, input, result, options, parsers, before, stop);
       })();
-      load.catch(() => (stop.failed = true)); // the other loads stop at their next file
+      load.catch(() => {
+        // The other loads stop at their next file, or now if they wait on a parse worker: a worker
+        // whose batch went to a COPY that ended would otherwise hold them forever.
+        stop.failed = true;
+        void parsers?.close();
+      });
       accounted = load;
       return load;
     });
     // The first failure in input order is the one to report, not a load that stopped because of it.
     const settled = await Promise.allSettled(loads);
-    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof StoppedError));
+    const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof StoppedError) && !(s.reason instanceof PoolClosedError));
     if (failure) throw failure.reason;
     for (const client of clients) await client.query('commit');
     // Statistics for the transforms' planner: without them it guesses and picks nested loops.
@@ -156,6 +161,8 @@ async function copySource(
   const copyDone = finished(copy);
   copyDone.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
   const send = async (data: Buffer) => {
+    // A COPY that ended (its load failed) never drains: fail instead of waiting for it.
+    if (copy.destroyed) throw new StoppedError();
     if (!copy.write(data)) await once(copy, 'drain');
   };
   await send(BINARY_COPY_HEADER);
