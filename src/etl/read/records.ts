@@ -90,7 +90,7 @@ type FieldsWriter = (record: Record<string, unknown>, out: RowBuffer | undefined
 const writers = new WeakMap<SourceSpec, FieldsWriter>();
 
 /** The rule of each number type: the test a value passes (JavaScript, on `v`), the cell it makes, what a reject says it should be. */
-const NUMBER_TYPES: Record<Exclude<FieldType, 'string'>, { test: string; cell: keyof RowBuffer; expected: string }> = {
+const NUMBER_TYPES: Record<Exclude<FieldType, 'string'>, { test: string; cell: 'int4Cell' | 'int8Cell' | 'float8Cell'; expected: string }> = {
   integer: { test: `Number.isInteger(v) && v >= ${INT32_MIN} && v <= ${INT32_MAX}`, cell: 'int4Cell', expected: 'a 32-bit integer' },
   bigint: { test: 'Number.isSafeInteger(v)', cell: 'int8Cell', expected: 'an integer' },
   // JSON has no Infinity or NaN; the test still says what the column takes.

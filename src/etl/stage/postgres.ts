@@ -225,9 +225,9 @@ async function copySource(
     for await (const page of pages) {
       [files, parsed, cursor, next, preloaded] = [page, [], 0, 0, readAhead(page)];
       await Promise.all(Array.from({ length: pool ? pool.size + 1 : 1 }, lane));
-      // The page's files are accounted for before the next page replaces them.
+      // The page's files are accounted for before the next page replaces them (`before` settled
+      // means `turn` is set: its callback above was registered first).
       await before;
-      turn = true;
       account();
     }
     await out.flush(true);
