@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { readJsonTexts } from '../src/etl/read/files.js';
+import { type DataFile, readJsonTexts, walkDataFiles } from '../src/etl/read/files.js';
 import { JsonSplitter, type JsonText } from '../src/etl/read/json-records.js';
 
 const MiB = 1 << 20;
@@ -63,5 +63,45 @@ describe('readJsonTexts: a large file, streamed line by line', () => {
     expect(expected.at(-1)).toMatchObject({ text: '{"last":"ü"}', line: lines.length });
     expect(await streamed(path.join(dir, 'big.json'))).toEqual(expected);
     expect(await streamed(path.join(dir, 'big.json.gz'))).toEqual(expected);
+  });
+});
+
+describe('walkDataFiles', () => {
+  /** Every file below `dir` by a plain recursive listing, relative with '/', sorted as strings. */
+  async function listed(dir: string): Promise<string[]> {
+    const entries = await fs.readdir(dir, { recursive: true, withFileTypes: true });
+    return entries
+      .filter((e) => e.isFile())
+      .map((e) => path.relative(dir, path.join(e.parentPath ?? (e as unknown as { path: string }).path, e.name)).split(path.sep).join('/'))
+      .sort();
+  }
+
+  it('finds the .json and .json.gz files below a directory in path order, in batches, with size and mtime', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'walk-'));
+    // Names around the separator: '-' (0x2d) < '.' (0x2e) < '/' (0x2f) < 'b', so a-b.json, a.json,
+    // the a/… paths, then ab.json; capitals before lower case. Other names and empty directories are skipped.
+    const files = ['a.json', 'a-b.json', 'a/b.json', 'a/a/z.json', 'ab.json', 'B.json', 'c/d/e/f.json.gz', 'c/d/E.JSON', 'a/notes.txt', 'a/b.jsonl'];
+    for (const f of files) {
+      await fs.mkdir(path.dirname(path.join(dir, f)), { recursive: true });
+      await fs.writeFile(path.join(dir, f), `{"f":"${f}"}`);
+    }
+    await fs.mkdir(path.join(dir, 'empty/dir'), { recursive: true });
+    const expected = (await listed(dir)).filter((f) => /\.json(\.gz)?$/i.test(f));
+    expect(expected).toHaveLength(8);
+
+    // A trailing separator in the setting changes nothing but the batch sizes asked for.
+    for (const [root, batchSize] of [[dir, 3], [`${dir}${path.sep}`, 1000]] as const) {
+      const batches: DataFile[][] = [];
+      for await (const b of walkDataFiles(root, 'Song (--songs)', batchSize)) batches.push(b);
+      expect(batches.map((b) => b.length)).toEqual(batchSize === 3 ? [3, 3, 2] : [8]);
+      const found = batches.flat();
+      expect(found.map((f) => f.relPath)).toEqual(expected);
+      for (const f of found) {
+        expect(f.path).toBe(path.join(dir, ...f.relPath.split('/')));
+        const st = await fs.stat(f.path);
+        expect([f.size, f.mtimeMs]).toEqual([st.size, Math.trunc(st.mtimeMs)]);
+      }
+    }
+    await expect(walkDataFiles(path.join(dir, 'missing'), 'Song (--songs)').next()).rejects.toThrow(`Song (--songs) directory not found: ${path.join(dir, 'missing')}`);
   });
 });

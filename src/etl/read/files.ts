@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readdirSync, readFile, statSync } from 'node:fs';
+import { createReadStream, type Dirent, readdirSync, readFile, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
@@ -25,39 +25,45 @@ const DATA_FILE = /\.json(\.gz)?$/i;
 /**
  * The `*.json` and `*.json.gz` files below `dir`, recursively, in path order, with size and mtime,
  * a batch at a time: memory holds a batch and the directories being walked, not every file (a
- * million song files). Directories are read whole and synchronously: for the 15,000 song files of
- * the benchmark that takes 0.1 s where Node 20's async `readdir({ recursive })` and a stat per file
- * took 0.7 s.
+ * million song files). Directories are read synchronously, with an explicit stack instead of nested
+ * generators: for the 15,000 song files in 14,160 directories of the benchmark that takes 0.17–0.23 s,
+ * where nested generators took 0.26–0.39 s and Node 20's async `readdir({ recursive })` with a stat per file 0.7 s.
  */
 export async function* walkDataFiles(dir: string, setting: string, batchSize = 1000): AsyncGenerator<DataFile[]> {
   const stat = await fs.stat(dir).catch(() => undefined);
   if (!stat?.isDirectory()) throw new Error(`${setting} directory not found: ${dir}`);
   let batch: DataFile[] = [];
-  for (const p of walk(dir)) {
-    const { size, mtimeMs } = statSync(p);
-    batch.push({ path: p, relPath: path.relative(dir, p).split(path.sep).join('/'), size, mtimeMs: Math.trunc(mtimeMs) });
-    if (batch.length >= batchSize) {
-      yield batch;
-      batch = [];
+  // Entries still to visit, the next on top: a directory's entries are pushed in reverse path order.
+  const stack: Entry[] = [{ path: path.join(dir), relPath: '', isDir: true }];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    if (!next.isDir) {
+      const { size, mtimeMs } = statSync(next.path);
+      batch.push({ path: next.path, relPath: next.relPath, size, mtimeMs: Math.trunc(mtimeMs) });
+      if (batch.length >= batchSize) {
+        yield batch;
+        batch = [];
+      }
+      continue;
+    }
+    const entries = readdirSync(next.path, { withFileTypes: true }).filter((e) => e.isDirectory() || (e.isFile() && DATA_FILE.test(e.name)));
+    // In the order of full paths: a directory sorts as its name followed by the separator, so
+    // "a.json" comes before "a/b.json", as sorting the paths would put them.
+    const key = (e: Dirent) => (e.isDirectory() ? `${e.name}/` : e.name);
+    if (entries.length > 1) entries.sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0));
+    for (const e of entries) {
+      // path.join once for the root; below it, names join as they are (they hold no separators).
+      stack.push({ path: next.path.endsWith(path.sep) ? next.path + e.name : `${next.path}${path.sep}${e.name}`, relPath: next.relPath ? `${next.relPath}/${e.name}` : e.name, isDir: e.isDirectory() });
     }
   }
   if (batch.length) yield batch;
 }
 
-/**
- * The data files below `dir`, depth first, in the order of their full paths: a directory sorts as
- * its name followed by the separator, so "a.json" comes before "a/b.json", as sorting the paths would put them.
- */
-function* walk(dir: string): Generator<string> {
-  const entries = readdirSync(dir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() || (e.isFile() && DATA_FILE.test(e.name)))
-    .map((e) => ({ key: e.isDirectory() ? `${e.name}${path.sep}` : e.name, entry: e }))
-    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-  for (const { entry } of entries) {
-    const p = path.join(dir, entry.name);
-    if (entry.isDirectory()) yield* walk(p);
-    else yield p;
-  }
+/** A file or directory the walk has still to visit. */
+interface Entry {
+  path: string;
+  /** Relative to the walked directory, with `/` between names whatever the platform. */
+  relPath: string;
+  isDir: boolean;
 }
 
 /** SHA-256 of a file's bytes, streamed. */

