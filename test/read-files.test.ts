@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { type DataFile, readJsonTexts, walkDataFiles } from '../src/etl/read/files.js';
+import { type DataFile, type FilePart, readJsonTexts, splitFile, walkDataFiles } from '../src/etl/read/files.js';
 import { JsonSplitter, type JsonText } from '../src/etl/read/json-records.js';
 
 const MiB = 1 << 20;
@@ -103,5 +103,70 @@ describe('walkDataFiles', () => {
       }
     }
     await expect(walkDataFiles(path.join(dir, 'missing'), 'Song (--songs)').next()).rejects.toThrow(`Song (--songs) directory not found: ${path.join(dir, 'missing')}`);
+  });
+});
+
+describe('splitFile', () => {
+  /** The values of each part of a file, read by itself, joined in order. */
+  async function byParts(file: DataFile, parts: FilePart[]): Promise<JsonText[]> {
+    const out: JsonText[] = [];
+    for (const part of parts) for await (const texts of readJsonTexts(file, undefined, undefined, part)) out.push(...texts);
+    return out;
+  }
+
+  async function dataFile(name: string, content: string | Buffer): Promise<DataFile> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'split-'));
+    const p = path.join(dir, name);
+    await fs.writeFile(p, content);
+    return { path: p, relPath: name, size: (await fs.stat(p)).size, mtimeMs: 0 };
+  }
+
+  it('cuts after whole object lines only, into parts that read as the whole file does, line numbers and broken records included', async () => {
+    // Lines of every kind the splitter handles, repeated so that cut points fall among all of them.
+    const kinds = [
+      (i: number) => `{"n":${i},"artist":"Bj\u00f6rk"}`,
+      (i: number) => `{"n":${i}}\r`, // CRLF
+      () => '',
+      (i: number) => `  {"indented":${i}}`, // not cut after (it does not start with "{"), still a value
+      (i: number) => `{"pretty":\n  ${i},\n  "x": [1,\n 2]}`,
+      (i: number) => `{"open": [${i},`, // unbalanced: cut off by the next whole object line
+      (i: number) => `{"a":${i}} {"b":${i}}`, // two values on a line
+      () => 'junk',
+      () => '[1, 2]',
+      (i: number) => `{"s":"${'x'.repeat(i % 300)}\\"}"}`,
+    ];
+    const lines = Array.from({ length: 3000 }, (_, i) => kinds[(i * 7) % kinds.length]!(i));
+    const file = await dataFile('mixed.json', `\ufeff${lines.join('\n')}\n{"last":true}`);
+    const whole = await streamed(file.path);
+    expect(whole.some((t) => t.problem?.includes('cut off'))).toBe(true);
+
+    for (const n of [2, 3, 4, 7, 16]) {
+      const parts = await splitFile(file, n);
+      expect(parts.length).toBeGreaterThan(1);
+      // Contiguous, each ending just after a newline that follows a whole object line starting with "{".
+      expect(parts[0]!.start).toBe(0);
+      expect(parts.at(-1)!.end).toBe(file.size);
+      const bytes = await fs.readFile(file.path);
+      for (const [i, part] of parts.entries()) {
+        if (i > 0) expect(part.start).toBe(parts[i - 1]!.end);
+        if (i === parts.length - 1) continue;
+        expect(bytes[part.end - 1]).toBe(0x0a);
+        const line = bytes.toString('utf8', bytes.lastIndexOf(0x0a, part.end - 2) + 1, part.end - 1);
+        expect(line.startsWith('{')).toBe(true);
+        expect(typeof JSON.parse(line)).toBe('object');
+      }
+      expect(await byParts(file, parts)).toEqual(whole);
+    }
+  });
+
+  it('leaves whole a pretty-printed file (no line is an object by itself) and a gzipped one', async () => {
+    const pretty = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ n: i, name: 'x'.repeat(50) }, null, 2)).join('\n');
+    const prettyFile = await dataFile('pretty.json', pretty);
+    expect(await splitFile(prettyFile, 4)).toEqual([{ start: 0, end: prettyFile.size }]);
+    const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ n: i })).join('\n');
+    const gz = await dataFile('day.json.gz', gzipSync(lines));
+    expect(await splitFile(gz, 4)).toEqual([{ start: 0, end: gz.size }]);
+    const plain = await dataFile('day.json', lines);
+    expect((await splitFile(plain, 4)).length).toBe(4);
   });
 });

@@ -1,4 +1,3 @@
-import { type Expression, type ExpressionBuilder, type SqlBool, sql } from 'kysely';
 
 /**
  * The raw JSON records and how each field maps to a staging column. One list per source drives
@@ -59,26 +58,13 @@ export interface FieldSpec {
   patternHint?: string;
 }
 
-/**
- * A rule that COPY from S3 cannot apply (it only converts types), checked on the staged rows of an
- * s3:// input instead: rows where `violated` holds become rejects with `reason`. Each mirrors a
- * field pattern or record rule above it, and a test holds the two to the same records.
- */
-export interface StagedRule {
-  reason: string;
-  // (Typed loosely: a spec serves either staging table; the columns are the spec's own.)
-  violated: (eb: ExpressionBuilder<any, any>) => Expression<SqlBool>;
-}
-
 /** Which source a file belongs to, and the staging table it loads into. */
 export interface SourceSpec {
   name: 'songs' | 'events';
   table: 'staging_songs' | 'staging_events';
   fields: readonly FieldSpec[];
-  /** A rule across fields; returns the reason a record is rejected, if it is. */
+  /** A rule across fields; returns the reason a record is rejected, if it is. (COPY from S3 cannot apply it, nor field patterns: etl/stage/staged-rules.ts has them in SQL.) */
   recordRule?: (record: Record<string, unknown>) => string | undefined;
-  /** The pattern and record rules as SQL, for rows COPY loaded from S3. */
-  stagedRules?: readonly StagedRule[];
   /**
    * The staging columns the transforms, checks and reconciliation filter, join, group or partition
    * on: PostgreSQL's ANALYZE after staging samples only these (each column costs; undefined: all).
@@ -86,8 +72,8 @@ export interface SourceSpec {
   plannedColumns?: readonly string[];
 }
 
-const USER_ID_HINT = 'a string of digits, or "" when logged out';
-const NEXT_SONG_NEEDS_POSITION = 'a NextSong event needs "sessionId" and "itemInSession"';
+export const USER_ID_HINT = 'a string of digits, or "" when logged out';
+export const NEXT_SONG_NEEDS_POSITION = 'a NextSong event needs "sessionId" and "itemInSession"';
 
 export const EVENT_SOURCE: SourceSpec = {
   name: 'events',
@@ -124,15 +110,6 @@ export const EVENT_SOURCE: SourceSpec = {
   plannedColumns: ['page', 'ts', 'session_id', 'item_in_session', 'user_id', 'song', 'artist', 'length', 'source_file'],
   // A play is identified by its session and position in it: without them it cannot be loaded once only.
   recordRule: (r) => (r.page === 'NextSong' && (r.sessionId == null || r.itemInSession == null) ? NEXT_SONG_NEEDS_POSITION : undefined),
-  stagedRules: [
-    // POSIX regular expressions, which Redshift and PostgreSQL share (https://docs.aws.amazon.com/redshift/latest/dg/pattern-matching-conditions-posix.html).
-    { reason: `field "userId" should be ${USER_ID_HINT}`, violated: (eb) => eb('user_id', '!~', sql.lit('^[0-9]{0,9}$')) },
-    {
-      reason: NEXT_SONG_NEEDS_POSITION,
-      violated: (eb) =>
-        eb.and([eb('page', '=', sql.lit('NextSong')), eb.or([eb('session_id', 'is', null), eb('item_in_session', 'is', null)])]),
-    },
-  ],
 };
 
 export const SONG_SOURCE: SourceSpec = {

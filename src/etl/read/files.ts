@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import { createGunzip, gunzipSync } from 'node:zlib';
-import { JsonSplitter, type JsonText } from './json-records.js';
+import { isObjectLine, JsonSplitter, type JsonText } from './json-records.js';
 
 /** A data file found under a source directory. */
 export interface DataFile {
@@ -76,19 +76,30 @@ export async function hashFile(file: string): Promise<string> {
 const SMALL_FILE = 1 << 20;
 
 /**
+ * A byte range of a large file that a worker parses by itself, from the start of a line to just
+ * after a newline (see splitFile).
+ */
+export interface FilePart {
+  start: number;
+  end: number;
+}
+
+/**
  * Streams a data file's top-level JSON values, gunzipping `.gz` files, a chunk's worth at a time,
- * and sets `file.hash` from the bytes it read.
+ * and sets `file.hash` from the bytes it read. With `part`, only that range of a plain file is read,
+ * its lines numbered as in the whole file, and the hash is left to the caller.
  */
 export async function* readJsonTexts(
   file: DataFile,
   onBytes?: (n: number) => void,
   preloaded?: Promise<Buffer>,
+  part?: FilePart,
 ): AsyncGenerator<JsonText[]> {
   const gzipped = file.path.toLowerCase().endsWith('.gz');
-  const splitter = new JsonSplitter();
   const hash = createHash('sha256');
   try {
-    if (isSmall(file)) {
+    const splitter = new JsonSplitter(part ? 1 + (await countNewlines(file.path, part.start)) : 1);
+    if (isSmall(file) && !part) {
       // Small files (a song file is a few hundred bytes) in one read: a stream per file costs more than the file.
       const bytes = await (preloaded ?? readWhole(file.path));
       onBytes?.(bytes.length);
@@ -105,7 +116,8 @@ export async function* readJsonTexts(
         done(null, chunk);
       },
     });
-    const stages = [createReadStream(file.path, { highWaterMark: 1 << 20 }), counter];
+    const range = part ? { start: part.start, end: part.end - 1 } : {};
+    const stages = [createReadStream(file.path, { highWaterMark: 1 << 20, ...range }), counter];
     if (gzipped) stages.push(createGunzip());
     // Any stage's error ends the text stream, so it surfaces in the loop below.
     const text = stages.reduce((prev, next) => prev.pipe(next as Transform)) as Transform;
@@ -119,13 +131,68 @@ export async function* readJsonTexts(
     // The last line may lack its newline; a character cut off by the end of the file becomes U+FFFD.
     const tail = splitter.push(lines.rest());
     if (tail.length) yield tail;
-    file.hash = hash.digest('hex');
+    if (!part) file.hash = hash.digest('hex');
+    const rest = splitter.end();
+    if (rest.length) yield rest;
   } catch (error) {
     throw new Error(`${file.path}: cannot read: ${(error as Error).message}`);
   }
-  const rest = splitter.end();
-  if (rest.length) yield rest;
 }
+
+/** The newlines in a file's first `end` bytes. */
+async function countNewlines(file: string, end: number): Promise<number> {
+  let n = 0;
+  if (end <= 0) return n;
+  for await (const chunk of createReadStream(file, { start: 0, end: end - 1, highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    for (let i = chunk.indexOf(NEWLINE); i >= 0; i = chunk.indexOf(NEWLINE, i + 1)) n++;
+  }
+  return n;
+}
+
+/** How far past a cut point splitFile looks for a line to cut after. */
+const CUT_SEARCH = 1 << 20;
+
+/**
+ * Cuts a large plain file into up to `parts` ranges of about equal size that parse, each by itself,
+ * into exactly the values the whole file gives: a range ends just after a line that starts with `{`
+ * and is a whole JSON object. Whatever came before it, the splitter is at the top level after such
+ * a line (json-records.ts: a whole object line inside an unfinished value ends that value as cut
+ * off), so the next range starts as a fresh splitter would. Where no such line is found within
+ * 1 MiB of a cut point (a pretty-printed file), there is no cut; a gzipped file is not cut.
+ */
+export async function splitFile(file: DataFile, parts: number): Promise<FilePart[]> {
+  const whole = [{ start: 0, end: file.size }];
+  if (file.path.toLowerCase().endsWith('.gz') || parts < 2) return whole;
+  const cuts: number[] = [];
+  const handle = await fs.open(file.path);
+  try {
+    const window = Buffer.alloc(CUT_SEARCH);
+    for (let k = 1; k < parts; k++) {
+      // Read from just before the cut point, so that a line starting at it is found.
+      const from = Math.max(Math.floor((file.size * k) / parts) - 1, cuts.at(-1) ?? 0);
+      const { bytesRead } = await handle.read(window, 0, CUT_SEARCH, from);
+      const cut = cutAfterObjectLine(window.subarray(0, bytesRead));
+      if (cut !== undefined && from + cut < file.size) cuts.push(from + cut);
+    }
+  } finally {
+    await handle.close();
+  }
+  const bounds = [0, ...cuts, file.size];
+  return cuts.length ? bounds.slice(1).map((end, i) => ({ start: bounds[i]!, end })) : whole;
+}
+
+/** Where, in bytes that may start mid-line, the first whole line that is an object starting with `{` ends (after its newline). */
+function cutAfterObjectLine(bytes: Buffer): number | undefined {
+  for (let nl = bytes.indexOf(NEWLINE); nl >= 0; ) {
+    const end = bytes.indexOf(NEWLINE, nl + 1);
+    if (end < 0) return undefined;
+    if (bytes[nl + 1] === OPEN_BRACE && isObjectLine(bytes.toString('utf8', nl + 1, end))) return end + 1;
+    nl = end;
+  }
+  return undefined;
+}
+
+const OPEN_BRACE = 0x7b;
 
 /**
  * Splits bytes into lines and decodes each line by itself (bad bytes become U+FFFD, a byte-order

@@ -27,7 +27,7 @@ function isSpace(c: number): boolean {
 }
 
 /** Whether a line holds exactly one JSON object. */
-function isObjectLine(line: string): boolean {
+export function isObjectLine(line: string): boolean {
   try {
     const value: unknown = JSON.parse(line);
     // Stryker disable next-line ConditionalExpression,LogicalOperator: equivalent — isObjectLine is only asked about lines that start with {, and what JSON.parse makes of those is always an object. The → false mutant (killed) is ignored with them.
@@ -63,7 +63,6 @@ function trimLine(line: string): string {
 export class JsonSplitter {
   /** Unconsumed text: an unfinished line (line mode) or an unfinished value (scanner). */
   private carry = '';
-  private line = 1;
   private scanning = false;
   // Scanner state, kept across chunks.
   private depth = 0;
@@ -73,6 +72,9 @@ export class JsonSplitter {
   private startLine = 1;
   /** How much of `carry` the scanner has already scanned (it resumes there). */
   private scanned = 0;
+
+  /** `line`: the number of the first line (a part of a file that starts further in; see splitFile). */
+  constructor(private line = 1) {}
 
   /** Consumes a chunk and returns the values it completes. */
   push(chunk: string): JsonText[] {

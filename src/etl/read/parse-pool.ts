@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { SourceSpec } from '../../types/raw.js';
-import type { DataFile } from './files.js';
+import type { DataFile, FilePart } from './files.js';
 import type { ParsedFile } from './parse-file.js';
 
 /** What a worker sends: a batch of COPY rows (UTF-8, transferred, not copied), its result, or its error. */
@@ -39,14 +39,14 @@ export class ParsePool {
   }
 
   /**
-   * Parses `file` on the next free worker, handing each batch of COPY rows to `onRows` before the
-   * worker goes on.
+   * Parses `file` (or its `part`) on the next free worker, handing each batch of COPY rows to
+   * `onRows` before the worker goes on.
    */
-  async parse(source: SourceSpec['name'], file: DataFile, onRows: (rows: Buffer) => Promise<void>): Promise<ParsedFile> {
+  async parse(source: SourceSpec['name'], file: DataFile, onRows: (rows: Buffer) => Promise<void>, part?: FilePart): Promise<ParsedFile> {
     if (this.closed) throw new PoolClosedError();
     const worker = this.idle.pop() ?? (await new Promise<Worker>((resolve, reject) => this.waiting.push({ resolve, reject })));
     try {
-      return await this.run(worker, source, file, onRows);
+      return await this.run(worker, source, file, onRows, part);
     } finally {
       const waiter = this.waiting.shift();
       if (waiter) waiter.resolve(worker);
@@ -54,7 +54,7 @@ export class ParsePool {
     }
   }
 
-  private run(worker: Worker, source: SourceSpec['name'], file: DataFile, onRows: (rows: Buffer) => Promise<void>): Promise<ParsedFile> {
+  private run(worker: Worker, source: SourceSpec['name'], file: DataFile, onRows: (rows: Buffer) => Promise<void>, part?: FilePart): Promise<ParsedFile> {
     return new Promise((resolve, reject) => {
       let writing = Promise.resolve();
       const onMessage = async (message: WorkerMessage) => {
@@ -90,7 +90,7 @@ export class ParsePool {
       worker.on('message', onMessage);
       worker.on('error', onError);
       worker.on('exit', onExit);
-      worker.postMessage({ type: 'parse', source, file });
+      worker.postMessage({ type: 'parse', source, file, part });
     });
   }
 

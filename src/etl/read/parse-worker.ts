@@ -1,11 +1,11 @@
 // A worker thread that parses data files for the parse pool (see parse-pool.ts).
 import { parentPort } from 'node:worker_threads';
 import type { SourceSpec } from '../../types/raw.js';
-import type { DataFile } from './files.js';
+import type { DataFile, FilePart } from './files.js';
 import { parseFile, SOURCES } from './parse-file.js';
 import { RowBuffer } from './row-buffer.js';
 
-type Request = { type: 'parse'; source: SourceSpec['name']; file: DataFile } | { type: 'ack' };
+type Request = { type: 'parse'; source: SourceSpec['name']; file: DataFile; part?: FilePart } | { type: 'ack' };
 
 /**
  * Batches sent but not yet handed to COPY: enough to ride out the moments the server's COPY is not
@@ -31,7 +31,7 @@ port.on('message', async (message: Request) => {
       port.postMessage({ type: 'rows', rows: bytes }, [bytes.buffer as ArrayBuffer]);
       if (++unacked >= IN_FLIGHT) await new Promise<void>((resolve) => (resume = resolve));
     });
-    const result = await parseFile(SOURCES[message.source], message.file, out);
+    const result = await parseFile(SOURCES[message.source], message.file, out, { part: message.part });
     await out.flush(true);
     // Every batch reaches COPY before the file counts as done (the pool resolves on 'done').
     while (unacked > 0) await new Promise<void>((resolve) => (resume = resolve));

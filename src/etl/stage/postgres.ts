@@ -4,8 +4,8 @@ import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LINEAGE_COLUMNS, type SourceSpec } from '../../types/raw.js';
-import { type DataFile, isSmall, readAhead } from '../read/files.js';
-import { type ParsedFile, parseFile } from '../read/parse-file.js';
+import { type DataFile, hashFile, isSmall, readAhead, splitFile } from '../read/files.js';
+import { joinParts, type ParsedFile, parseFile } from '../read/parse-file.js';
 import { ParsePool, PoolClosedError } from '../read/parse-pool.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, RowBuffer } from '../read/row-buffer.js';
 import type { Reject } from '../read/records.js';
@@ -134,10 +134,13 @@ class StoppedError extends Error {}
 
 /**
  * Above this much input in large files, those files are parsed by worker threads; below it, starting
- * them costs more than it saves. Small files (song files) are parsed here whatever their number, so
- * they count for nothing: idle workers would only add their heaps (100,000 song files: peak RSS 229 → 157–189 MB).
+ * them (0.1–0.2 s to a worker's first rows) and warming their code costs more than it saves: on two
+ * cores, one day of the 1M-event benchmark (17 MB) staged in 0.29–0.51 s here and 0.56–0.73 s on
+ * two workers, four days (57 MB) in 1.05–1.58 s and 1.29–1.91 s. Small files (song files) are parsed
+ * here whatever their number, so they count for nothing: idle workers would only add their heaps
+ * (100,000 song files: peak RSS 229 → 157–189 MB).
  */
-const PARALLEL_BYTES = 16 << 20;
+const PARALLEL_BYTES = 64 << 20;
 
 /**
  * Threads for the large files: up to one per core beyond two (this thread and the server's COPY),
@@ -215,10 +218,23 @@ async function copySource(
 
   // Small files (most song files) are parsed here, read ahead; large ones by the pool when there is one.
   let preloaded = readAhead(files);
+  let largeLeft = 0; // large files of the page not yet taken
   const parseOne = (i: number): Promise<ParsedFile> => {
     const file = files[i]!;
-    if (pool && !isSmall(file)) return pool.parse(source.name, file, fromWorker).finally(() => options.onBytes?.(file.size));
-    return parseFile(source, file, out, preloaded(i), options.onBytes);
+    if (pool && !isSmall(file)) return parseLarge(pool, file, largeLeft-- < pool.size);
+    return parseFile(source, file, out, { preloaded: preloaded(i), onBytes: options.onBytes });
+  };
+  /**
+   * A large file on the pool. When too few are left to keep every worker busy (an incremental day's
+   * one log file), it is cut into a part per worker, and its hash taken here while they parse.
+   */
+  const parseLarge = async (pool: ParsePool, file: DataFile, cut: boolean): Promise<ParsedFile> => {
+    const parts = cut ? await splitFile(file, pool.size) : [];
+    if (parts.length < 2) return pool.parse(source.name, file, fromWorker).finally(() => options.onBytes?.(file.size));
+    const hash = hashFile(file.path);
+    hash.catch(() => {}); // awaited below, after the parts: their failure is the one to report
+    const parsed = await Promise.all(parts.map((part) => pool.parse(source.name, file, fromWorker, part).finally(() => options.onBytes?.(part.end - part.start))));
+    return joinParts(parsed, await hash);
   };
   let next = 0;
   const lane = async () => {
@@ -234,6 +250,7 @@ async function copySource(
     // A page of files at a time: memory holds one page, whatever the number of files.
     for await (const page of pages) {
       [files, parsed, cursor, next, preloaded] = [page, [], 0, 0, readAhead(page)];
+      largeLeft = page.filter((f) => !isSmall(f)).length;
       await Promise.all(Array.from({ length: pool ? pool.size + 1 : 1 }, lane));
       // The page's files are accounted for before the next page replaces them (`before` settled
       // means `turn` is set: its callback above was registered first).

@@ -9,6 +9,7 @@ import type { DataFile } from '../read/files.js';
 import { JsonSplitter, lastLineOf } from '../read/json-records.js';
 import { parseFile } from '../read/parse-file.js';
 import { RAW_LIMIT } from '../read/records.js';
+import { STAGED_RULES } from './staged-rules.js';
 import { RowBuffer } from '../read/row-buffer.js';
 import { awsObjectStore, type ObjectStore } from '../../db/object-store.js';
 import { copyManifest, parseS3Uri, s3Join } from './s3.js';
@@ -157,7 +158,7 @@ async function runCopy(
 }
 
 /**
- * The staged rows of an s3:// COPY that break a rule COPY cannot apply (SourceSpec.stagedRules):
+ * The staged rows of an s3:// COPY that break a rule COPY cannot apply (staged-rules.ts):
  * removed from staging and returned as rejects. COPY keeps no file or line per row, so a reject
  * names the COPY's source with line 0 and shows the row's values as its raw text; at most `limit`
  * are read back (enough to break the budget), all are removed.
@@ -167,7 +168,7 @@ async function applyStagedRules(trx: Kysely<Database>, copy: PlannedCopy, limit:
   const table = copy.source.table;
   const rejects: StageResult['rejects'] = [];
   let removed = 0;
-  for (const rule of copy.source.stagedRules ?? []) {
+  for (const rule of STAGED_RULES[copy.source.name]) {
     const rows = await db.selectFrom(table).selectAll().where(rule.violated).limit(Math.max(1, limit - rejects.length)).execute();
     if (!rows.length) continue;
     removed += Number((await db.deleteFrom(table).where(rule.violated).executeTakeFirst()).numDeletedRows);
@@ -196,7 +197,7 @@ async function validateAndUpload(
   for (const file of files) {
     const chunks: Buffer[] = [];
     const out = new RowBuffer(async (rows) => void chunks.push(rows));
-    const parsed = await parseFile(source, file, out, undefined, options.onBytes, 'json');
+    const parsed = await parseFile(source, file, out, { onBytes: options.onBytes, as: 'json' });
     await out.flush(true);
     const stats: FileStats = { file, source: source.name, read: parsed.read, staged: parsed.staged, rejected: parsed.rejects.length };
     result.files.push(stats);
