@@ -114,23 +114,26 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
     const [t, s] = [sql.ref(`${target}.${c}`), sql.ref(`${src}.${c}`)];
     return sql`(${t} = ${s} or (${t} is null and ${s} is null))`;
   });
-  await db
-    .deleteFrom(src)
-    .using(target)
-    .where(sql<boolean>`${sql.join([...on(target, src), ...same], sql` and `)}`)
-    .execute();
-
-  // What is left is exactly what the MERGE writes: rows whose key the table has are updates, the
-  // rest inserts. Counted here, because Redshift documents no row count for MERGE.
+  const unchanged = sql<boolean>`${sql.join([...on(target, src), ...same], sql` and `)}`;
+  // Counted before the MERGE, because Redshift documents no row count for MERGE: rows whose key the
+  // table has are updates unless unchanged, the rest inserts. One join counts all three, and the
+  // DELETE of unchanged rows runs only when there are some (an incremental day's plays and
+  // times are all new: it saved a second join of the source with the table, 75 ms of 2 s).
   const counts = await db
     .selectFrom(src)
     .leftJoin(target, (join) => rule.key.reduce((j, k) => j.onRef(`${src}.${k}`, '=', `${target}.${k}`), join))
-    .select((eb) => [eb.fn.countAll<number>().as('total'), eb.fn.count<number>(`${target}.${rule.key[0]}`).as('matched')])
+    .select((eb) => [
+      eb.fn.countAll<number>().as('total'),
+      eb.fn.count<number>(`${target}.${rule.key[0]}`).as('matched'),
+      eb.fn.count<number>(eb.case().when(unchanged).then(sql.lit(1)).end()).as('unchanged'),
+    ])
     .executeTakeFirst();
   // Stryker disable next-line OptionalChaining: equivalent — an aggregate without GROUP BY always returns one row.
-  const updated = Number(counts?.matched ?? 0);
-  // Stryker disable next-line OptionalChaining: equivalent — as above.
-  const inserted = Number(counts?.total ?? 0) - updated;
+  const [total, matched, unchangedRows] = [Number(counts?.total ?? 0), Number(counts?.matched ?? 0), Number(counts?.unchanged ?? 0)];
+  // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — deleting when there are none deletes nothing, and not deleting them has the MERGE write the same values again: the rows are the same.
+  if (unchangedRows > 0) await db.deleteFrom(src).using(target).where(unchanged).execute();
+  const updated = matched - unchangedRows;
+  const inserted = total - matched;
 
   const fromSource = (cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, sql.ref(`${src}.${c}`)]));
   await db
