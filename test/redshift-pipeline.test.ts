@@ -77,6 +77,30 @@ describe.each([
     });
   });
 
+  it('a second run that changes and adds rows MERGEs them the same as PostgreSQL (which INSERTs when nothing matches)', async () => {
+    const play = (day: number, item: number, level: string, extra: Record<string, unknown> = {}) =>
+      event({ ts: 1541990000000 + day * 86400000 + item, page: 'NextSong', sessionId: day, itemInSession: item, userId: '7', level, song: 'Alpha', artist: 'Art', length: 100, ...extra });
+    const songs = await writeTree({ 'A/a.json': song({ song_id: 'SOA', title: 'Alpha', duration: 100, artist_name: 'Art' }) });
+    const day1 = [play(1, 1, 'free'), play(1, 2, 'free')].join('\n');
+    const results = [];
+    for (const wh of [pg, rs]) {
+      const logs = await writeTree({ '2018/11/01.json': day1 });
+      await empty(wh);
+      const first = await runEtl(wh, { songsDir: songs, logsDir: logs });
+      expect(first.transform.songplays).toEqual({ inserted: 2, updated: 0, linked: 0 });
+      // Day 1 edited (a play's agent changed) and day 2 new (the user went paid): updates and inserts in one run.
+      await fs.writeFile(path.join(logs, '2018/11/01.json'), [play(1, 1, 'free', { userAgent: 'edited' }), play(1, 2, 'free')].join('\n'));
+      await fs.writeFile(path.join(logs, '2018/11/02.json'), [play(2, 1, 'paid'), play(2, 2, 'paid')].join('\n'));
+      const second = await runEtl(wh, { songsDir: songs, logsDir: logs });
+      expect(second.transform.songplays).toEqual({ inserted: 2, updated: 1, linked: 0 });
+      expect(second.transform.users).toEqual({ inserted: 0, updated: 1 });
+      expect(second.transform.time).toEqual({ inserted: 2, updated: 0 });
+      results.push(await starSnapshot(wh.db));
+    }
+    expect(results[1]).toEqual(results[0]);
+    expect((results[0] as Awaited<ReturnType<typeof starSnapshot>>).songplays).toHaveLength(4);
+  });
+
   describe('bad records', () => {
     it('local files: the same rejects (file, line, reason, raw) and the same plays as on PostgreSQL', async () => {
       await Promise.all([empty(pg), empty(rs)]);
