@@ -136,18 +136,26 @@ describe('splitFile', () => {
       (i: number) => `{"s":"${'x'.repeat(i % 300)}\\"}"}`,
     ];
     const lines = Array.from({ length: 3000 }, (_, i) => kinds[(i * 7) % kinds.length]!(i));
-    const file = await dataFile('mixed.json', `\ufeff${lines.join('\n')}\n{"last":true}`);
+    // A blank first line: the file's first byte is a newline, which line numbers must count.
+    const file = await dataFile('mixed.json', `\n\ufeff${lines.join('\n')}\n{"last":true}`);
     const whole = await streamed(file.path);
     expect(whole.some((t) => t.problem?.includes('cut off'))).toBe(true);
 
     for (const n of [2, 3, 4, 7, 16]) {
       const parts = await splitFile(file, n);
-      expect(parts.length).toBeGreaterThan(1);
+      // Object lines are a few hundred bytes apart here: every cut is found, just past its point.
+      expect(parts).toHaveLength(n);
+      for (const [k, part] of parts.slice(1).entries()) {
+        const point = Math.floor((file.size * (k + 1)) / n);
+        expect(part.start).toBeGreaterThanOrEqual(point);
+        expect(part.start - point).toBeLessThan(4096);
+      }
       // Contiguous, each ending just after a newline that follows a whole object line starting with "{".
       expect(parts[0]!.start).toBe(0);
       expect(parts.at(-1)!.end).toBe(file.size);
       const bytes = await fs.readFile(file.path);
       for (const [i, part] of parts.entries()) {
+        expect(part.end).toBeGreaterThan(part.start);
         if (i > 0) expect(part.start).toBe(parts[i - 1]!.end);
         if (i === parts.length - 1) continue;
         expect(bytes[part.end - 1]).toBe(0x0a);
@@ -159,6 +167,47 @@ describe('splitFile', () => {
     }
   });
 
+  it('never makes an empty part: few long lines, more parts asked than lines, the last line an object', async () => {
+    const lines = Array.from({ length: 4 }, (_, i) => JSON.stringify({ n: i, pad: 'x'.repeat(90) }));
+    const file = await dataFile('four.json', `${lines.join('\n')}\n`);
+    const parts = await splitFile(file, 16);
+    // The line a cut point falls in is not known to start a line: the first cut is after line 2.
+    // Later points fall before the cut already made and find only the last line, after which
+    // nothing would be left: one cut, not a repeat of it nor an empty part.
+    const ends = lines.map((_, i) => lines.slice(0, i + 1).join('\n').length + 1);
+    expect(parts).toEqual([{ start: 0, end: ends[1] }, { start: ends[1], end: file.size }]);
+    expect(await byParts(file, parts)).toEqual(await streamed(file.path));
+    // A cut point right after a newline finds the line that starts there.
+    const three = ['{"a":"1111"}', '{"b":"2222"}', '{"c":"3333"}'].join('\n');
+    const even = await dataFile('three.json', `${three}\n`);
+    expect(await splitFile(even, 3)).toEqual([{ start: 0, end: 26 }, { start: 26, end: 39 }]);
+  });
+
+  it('keeps cuts increasing when a cut lands past the next cut point (a long stretch without object lines)', async () => {
+    // 600 KB pretty-printed, then short object lines: the first cut points all find the same first object line.
+    const pretty = Array.from({ length: 6000 }, (_, i) => JSON.stringify({ n: i, pad: 'x'.repeat(40) }, null, 2)).join('\n');
+    const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ m: i }));
+    const file = await dataFile('long.json', `${pretty}\n${lines.join('\n')}\n`);
+    const parts = await splitFile(file, 8);
+    expect(parts.length).toBeGreaterThan(2);
+    for (const [i, part] of parts.entries()) {
+      expect(part.end).toBeGreaterThan(part.start);
+      if (i) expect(part.start).toBe(parts[i - 1]!.end);
+    }
+    const texts = await byParts(file, parts);
+    expect(texts).toHaveLength(6000 + 5000);
+    expect(texts).toEqual(await streamed(file.path));
+  });
+
+  it('reads the last part to the end of the file, as a whole read would, should the file have grown since it was found', async () => {
+    const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ n: i }));
+    const file = await dataFile('growing.json', `${lines.join('\n')}\n`);
+    const parts = await splitFile(file, 2);
+    expect(parts).toHaveLength(2);
+    await fs.appendFile(file.path, '{"n":"late"}\n');
+    expect(await byParts(file, parts)).toEqual(await streamed(file.path));
+  });
+
   it('leaves whole a pretty-printed file (no line is an object by itself) and a gzipped one', async () => {
     const pretty = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ n: i, name: 'x'.repeat(50) }, null, 2)).join('\n');
     const prettyFile = await dataFile('pretty.json', pretty);
@@ -168,5 +217,9 @@ describe('splitFile', () => {
     expect(await splitFile(gz, 4)).toEqual([{ start: 0, end: gz.size }]);
     const plain = await dataFile('day.json', lines);
     expect((await splitFile(plain, 4)).length).toBe(4);
+    expect(await splitFile(plain, 1)).toEqual([{ start: 0, end: plain.size }]);
+    // Judged by the name, as the reader decides to gunzip: a .gz name with plain bytes stays whole.
+    const named = await dataFile('day.JSON.GZ', lines);
+    expect(await splitFile(named, 4)).toEqual([{ start: 0, end: named.size }]);
   });
 });

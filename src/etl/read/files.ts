@@ -34,7 +34,7 @@ export async function* walkDataFiles(dir: string, setting: string, batchSize = 1
   if (!stat?.isDirectory()) throw new Error(`${setting} directory not found: ${dir}`);
   let batch: DataFile[] = [];
   // Entries still to visit, the next on top: a directory's entries are pushed in reverse path order.
-  const stack: Entry[] = [{ path: path.join(dir), relPath: '', isDir: true }];
+  const stack: Entry[] = [{ path: dir, relPath: '', isDir: true }];
   for (let next = stack.pop(); next; next = stack.pop()) {
     if (!next.isDir) {
       const { size, mtimeMs } = statSync(next.path);
@@ -51,8 +51,9 @@ export async function* walkDataFiles(dir: string, setting: string, batchSize = 1
     const key = (e: Dirent) => (e.isDirectory() ? `${e.name}/` : e.name);
     if (entries.length > 1) entries.sort((a, b) => (key(a) < key(b) ? 1 : key(a) > key(b) ? -1 : 0));
     for (const e of entries) {
-      // path.join once for the root; below it, names join as they are (they hold no separators).
-      stack.push({ path: next.path.endsWith(path.sep) ? next.path + e.name : `${next.path}${path.sep}${e.name}`, relPath: next.relPath ? `${next.relPath}/${e.name}` : e.name, isDir: e.isDirectory() });
+      // path.join for the root's entries (it normalises "./" and trailing separators); below them,
+      // names join as they are (they hold no separators).
+      stack.push({ path: next.relPath ? `${next.path}${path.sep}${e.name}` : path.join(next.path, e.name), relPath: next.relPath ? `${next.relPath}/${e.name}` : e.name, isDir: e.isDirectory() });
     }
   }
   if (batch.length) yield batch;
@@ -116,7 +117,8 @@ export async function* readJsonTexts(
         done(null, chunk);
       },
     });
-    const range = part ? { start: part.start, end: part.end - 1 } : {};
+    // The last part reads to the end, as a whole read does, should the file have grown since it was found.
+    const range = part ? { start: part.start, end: part.end < file.size ? part.end - 1 : undefined } : {};
     const stages = [createReadStream(file.path, { highWaterMark: 1 << 20, ...range }), counter];
     if (gzipped) stages.push(createGunzip());
     // Any stage's error ends the text stream, so it surfaces in the loop below.
@@ -161,30 +163,37 @@ const CUT_SEARCH = 1 << 20;
  * 1 MiB of a cut point (a pretty-printed file), there is no cut; a gzipped file is not cut.
  */
 export async function splitFile(file: DataFile, parts: number): Promise<FilePart[]> {
-  const whole = [{ start: 0, end: file.size }];
-  if (file.path.toLowerCase().endsWith('.gz') || parts < 2) return whole;
-  const cuts: number[] = [];
-  const handle = await fs.open(file.path);
-  try {
-    const window = Buffer.alloc(CUT_SEARCH);
-    for (let k = 1; k < parts; k++) {
-      // Read from just before the cut point, so that a line starting at it is found.
-      const from = Math.max(Math.floor((file.size * k) / parts) - 1, cuts.at(-1) ?? 0);
-      const { bytesRead } = await handle.read(window, 0, CUT_SEARCH, from);
-      const cut = cutAfterObjectLine(window.subarray(0, bytesRead));
-      if (cut !== undefined && from + cut < file.size) cuts.push(from + cut);
-    }
-  } finally {
-    await handle.close();
-  }
+  if (file.path.toLowerCase().endsWith('.gz')) return [{ start: 0, end: file.size }];
+  const handle = await fs.open(file.path).catch((error: Error) => {
+    throw new Error(`${file.path}: cannot read: ${error.message}`);
+  });
+  // Stryker disable next-line ArrowFunction: equivalent — an unclosed handle holds a descriptor until collected; the parts are the same.
+  const cuts = await findCuts(handle, file.size, parts).finally(() => handle.close());
   const bounds = [0, ...cuts, file.size];
-  return cuts.length ? bounds.slice(1).map((end, i) => ({ start: bounds[i]!, end })) : whole;
+  return bounds.slice(1).map((end, i) => ({ start: bounds[i]!, end }));
+}
+
+/** The cut points of splitFile, in order. */
+async function findCuts(handle: fs.FileHandle, size: number, parts: number): Promise<number[]> {
+  const cuts: number[] = [];
+  const window = Buffer.alloc(CUT_SEARCH);
+  // Stryker disable next-line EqualityOperator: equivalent — the point k = parts is the file's end, with nothing after it to cut.
+  for (let k = 1; k < parts; k++) {
+    // Read from just before the cut point, so that a line starting at it is found; never before the last cut.
+    const from = Math.max(Math.floor((size * k) / parts) - 1, cuts.at(-1) ?? 0);
+    const { bytesRead } = await handle.read(window, 0, CUT_SEARCH, from);
+    const cut = cutAfterObjectLine(window.subarray(0, bytesRead));
+    // Stryker disable next-line ConditionalExpression: equivalent — `cut !== undefined` → true: from + undefined is NaN, never < size.
+    if (cut !== undefined && from + cut < size) cuts.push(from + cut);
+  }
+  return cuts;
 }
 
 /** Where, in bytes that may start mid-line, the first whole line that is an object starting with `{` ends (after its newline). */
 function cutAfterObjectLine(bytes: Buffer): number | undefined {
   for (let nl = bytes.indexOf(NEWLINE); nl >= 0; ) {
     const end = bytes.indexOf(NEWLINE, nl + 1);
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — end is never 0 (it follows nl), and at -1 the text read is empty, no object, and the loop ends.
     if (end < 0) return undefined;
     if (bytes[nl + 1] === OPEN_BRACE && isObjectLine(bytes.toString('utf8', nl + 1, end))) return end + 1;
     nl = end;

@@ -225,13 +225,17 @@ async function copySource(
     return parseFile(source, file, out, { preloaded: preloaded(i), onBytes: options.onBytes });
   };
   /**
-   * A large file on the pool. When too few are left to keep every worker busy (an incremental day's
-   * one log file), it is cut into a part per worker, and its hash taken here while they parse.
+   * A large file on the pool. When too few are left to keep every worker busy (the last files of a
+   * load large enough for workers, a lone very large file), it is cut into a part per worker, and
+   * its hash taken here while they parse. (A 119 MB file on two cores: 2.2–2.7 s against 2.4–3.4 s
+   * whole; the server's COPY needs much of the second core. More cores gain more.)
    */
   const parseLarge = async (pool: ParsePool, file: DataFile, cut: boolean): Promise<ParsedFile> => {
     const parts = cut ? await splitFile(file, pool.size) : [];
     if (parts.length < 2) return pool.parse(source.name, file, fromWorker).finally(() => options.onBytes?.(file.size));
-    const hash = hashFile(file.path);
+    const hash = hashFile(file.path).catch((error: Error) => {
+      throw new Error(`${file.path}: cannot read: ${error.message}`);
+    });
     hash.catch(() => {}); // awaited below, after the parts: their failure is the one to report
     const parsed = await Promise.all(parts.map((part) => pool.parse(source.name, file, fromWorker, part).finally(() => options.onBytes?.(part.end - part.start))));
     return joinParts(parsed, await hash);

@@ -60,7 +60,8 @@ export interface UpsertCounts {
 
 /**
  * Upserts a rule's source into its table: the source goes to a temporary table, rows that lose on
- * precedence or would change nothing are dropped from it, and one MERGE applies the rest. Redshift's MERGE takes only a
+ * precedence or would change nothing are dropped from it, and one MERGE applies the rest (on
+ * PostgreSQL an INSERT, when none of them is in the table yet). Redshift's MERGE takes only a
  * table as its source and one unconditional WHEN MATCHED / WHEN NOT MATCHED pair, so the same
  * statement runs on both targets
  * (https://docs.aws.amazon.com/redshift/latest/dg/r_MERGE.html).
@@ -136,7 +137,7 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   const inserted = total - matched;
 
   const fromSource = (cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, sql.ref(`${src}.${c}`)]));
-  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator: equivalent — with nothing to update, the INSERT and the MERGE write the same rows.
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,EqualityOperator,BooleanLiteral: equivalent — with nothing to update, the INSERT and the MERGE write the same rows.
   if (!redshift && matched === 0) {
     // Nothing to update (an incremental day's new plays and times): on PostgreSQL an INSERT writes
     // the same rows without the MERGE's join with the table. With the DELETE saved above, one more
