@@ -221,5 +221,8 @@ describe('splitFile', () => {
     // Judged by the name, as the reader decides to gunzip: a .gz name with plain bytes stays whole.
     const named = await dataFile('day.JSON.GZ', lines);
     expect(await splitFile(named, 4)).toEqual([{ start: 0, end: named.size }]);
+    // A file gone since it was found: the error names it, as every read error does.
+    const gone = { ...plain, path: `${plain.path}.gone` };
+    await expect(splitFile(gone, 2)).rejects.toThrow(`${gone.path}: cannot read: ENOENT`);
   });
 });
