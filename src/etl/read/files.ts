@@ -113,7 +113,8 @@ export async function* readJsonTexts(
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
         onBytes?.(chunk.length);
-        hash.update(chunk);
+        // A part's bytes are not the file's: its hash is taken whole by the caller.
+        if (!part) hash.update(chunk);
         done(null, chunk);
       },
     });
@@ -139,8 +140,13 @@ export async function* readJsonTexts(
     const rest = splitter.end();
     if (rest.length) yield rest;
   } catch (error) {
-    throw new Error(`${file.path}: cannot read: ${(error as Error).message}`);
+    throw cannotRead(file, error);
   }
+}
+
+/** A read error that names the file, as every error reading a data file does. */
+export function cannotRead(file: DataFile, error: unknown): Error {
+  return new Error(`${file.path}: cannot read: ${(error as Error).message}`);
 }
 
 /** The newlines in a file's first `end` bytes. */
@@ -172,7 +178,7 @@ export async function splitFile(file: DataFile, parts: number): Promise<FilePart
     // Stryker disable next-line ArrowFunction: equivalent — an unclosed handle holds a descriptor until collected; the parts are the same.
     cuts = await findCuts(handle, file.size, parts).finally(() => handle.close());
   } catch (error) {
-    throw new Error(`${file.path}: cannot read: ${(error as Error).message}`);
+    throw cannotRead(file, error);
   }
   const bounds = [0, ...cuts, file.size];
   return bounds.slice(1).map((end, i) => ({ start: bounds[i]!, end }));

@@ -4,7 +4,7 @@ import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
 import { LINEAGE_COLUMNS, type SourceSpec } from '../../types/raw.js';
-import { type DataFile, hashFile, isSmall, readAhead, splitFile } from '../read/files.js';
+import { cannotRead, type DataFile, hashFile, isSmall, readAhead, splitFile } from '../read/files.js';
 import { joinParts, type ParsedFile, parseFile } from '../read/parse-file.js';
 import { ParsePool, PoolClosedError } from '../read/parse-pool.js';
 import { BINARY_COPY_HEADER, BINARY_COPY_TRAILER, RowBuffer } from '../read/row-buffer.js';
@@ -233,8 +233,8 @@ async function copySource(
   const parseLarge = async (pool: ParsePool, file: DataFile, cut: boolean): Promise<ParsedFile> => {
     const parts = cut ? await splitFile(file, pool.size) : [];
     if (parts.length < 2) return pool.parse(source.name, file, fromWorker).finally(() => options.onBytes?.(file.size));
-    const hash = hashFile(file.path).catch((error: Error) => {
-      throw new Error(`${file.path}: cannot read: ${error.message}`);
+    const hash = hashFile(file.path).catch((error) => {
+      throw cannotRead(file, error);
     });
     hash.catch(() => {}); // awaited below, after the parts: their failure is the one to report
     const parsed = await Promise.all(parts.map((part) => pool.parse(source.name, file, fromWorker, part).finally(() => options.onBytes?.(part.end - part.start))));

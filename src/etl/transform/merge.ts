@@ -72,6 +72,8 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   const target = rule.target as string;
   const src = `${target}_merge_source`;
   const on = (a: string, b: string) => rule.key.map((k) => sql`${sql.ref(`${a}.${k}`)} = ${sql.ref(`${b}.${k}`)}`);
+  // The same key equality as a join's ON, for the builders that take one.
+  const onKey = <J extends { onRef(l: string, op: '=', r: string): J }>(join: J) => rule.key.reduce((j, k) => j.onRef(`${target}.${k}`, '=', `${src}.${k}`), join);
 
   // Stryker disable next-line ConditionalExpression,StringLiteral: equivalent — the target only picks speed-ups (source order, DISTKEY, ANALYZE, index rebuilds, an INSERT when nothing matches); the rows are the same either way.
   const redshift = targetOf(trx) === 'redshift';
@@ -122,7 +124,7 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   // times are all new: each is a join of the source with the table saved, 50–70 ms).
   const counts = await db
     .selectFrom(src)
-    .leftJoin(target, (join) => rule.key.reduce((j, k) => j.onRef(`${src}.${k}`, '=', `${target}.${k}`), join))
+    .leftJoin(target, onKey)
     .select((eb) => [
       eb.fn.countAll<number>().as('total'),
       eb.fn.count<number>(`${target}.${rule.key[0]}`).as('matched'),
@@ -147,7 +149,7 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   } else {
     await db
       .mergeInto(target)
-      .using(src, (join) => rule.key.reduce((j, k) => j.onRef(`${target}.${k}`, '=', `${src}.${k}`), join))
+      .using(src, onKey)
       .whenMatched()
       .thenUpdateSet(fromSource(nonKey))
       .whenNotMatched()
