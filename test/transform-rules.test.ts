@@ -140,6 +140,21 @@ describe('load rules', () => {
     expect(await countStarTables(wh.db)).toMatchObject({ songplays: 2, time: 1 });
   });
 
+
+  it('a load that starts at the last play the warehouse holds updates that play and inserts the later ones', async () => {
+    const play = (ts: number, item: number, level: string) => event({ page: 'NextSong', song: 'X', artist: 'Y', length: 1, ts, itemInSession: item, level });
+    await load({ 'a.json': [play(T0, 0, 'free'), play(T0 + 1000, 1, 'free')].join('\n') });
+    // The table's latest start_time again, as the source's earliest: the source is not all beyond the table.
+    const second = await load({ 'b.json': [play(T0 + 1000, 1, 'paid'), play(T0 + 2000, 2, 'free')].join('\n') });
+    expect(second.transform.songplays).toEqual({ inserted: 1, updated: 1, linked: 0 });
+    expect(second.transform.time).toEqual({ inserted: 1, updated: 0 });
+    const plays = await wh.db.selectFrom('songplays').select(['item_in_session', 'level']).orderBy('start_time').execute();
+    expect(plays).toEqual([
+      { item_in_session: 0, level: 'free' },
+      { item_in_session: 1, level: 'paid' },
+      { item_in_session: 2, level: 'free' },
+    ]);
+  });
   it('takes an artist from its song with the lowest song_id, whatever the load order', async () => {
     const a = song({ song_id: 'SOB', artist_id: 'AR9', artist_name: 'Name B', artist_location: ' Paris ', artist_latitude: 48.85 });
     const b = song({ song_id: 'SOA', artist_id: 'AR9', artist_name: 'Name A', artist_location: '' });
