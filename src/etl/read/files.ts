@@ -30,8 +30,7 @@ const DATA_FILE = /\.json(\.gz)?$/i;
  * where nested generators took 0.26–0.39 s and Node 20's async `readdir({ recursive })` with a stat per file 0.7 s.
  */
 export async function* walkDataFiles(dir: string, setting: string, batchSize = 1000): AsyncGenerator<DataFile[]> {
-  const stat = await fs.stat(dir).catch(() => undefined);
-  if (!stat?.isDirectory()) throw new Error(`${setting} directory not found: ${dir}`);
+  await checkDirectory(dir, setting);
   let batch: DataFile[] = [];
   // Entries still to visit, the next on top: a directory's entries are pushed in reverse path order.
   const stack: Entry[] = [{ path: dir, relPath: '', isDir: true }];
@@ -57,6 +56,12 @@ export async function* walkDataFiles(dir: string, setting: string, batchSize = 1
     }
   }
   if (batch.length) yield batch;
+}
+
+/** Fails, naming the setting, unless `dir` is a directory. */
+export async function checkDirectory(dir: string, setting: string): Promise<void> {
+  const stat = await fs.stat(dir).catch(() => undefined);
+  if (!stat?.isDirectory()) throw new Error(`${setting} directory not found: ${dir}`);
 }
 
 /** A file or directory the walk has still to visit. */

@@ -1,8 +1,8 @@
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { SourceSpec } from '../../types/raw.js';
 import type { DataFile, FilePart } from './files.js';
 import type { ParsedFile } from './parse-file.js';
+import { startWorker } from './threads.js';
 
 /** What a worker sends: a batch of COPY rows (UTF-8, transferred, not copied), its result, or its error. */
 type WorkerMessage = { type: 'rows'; rows: Uint8Array } | { type: 'done'; result: ParsedFile } | { type: 'error'; message: string };
@@ -22,15 +22,7 @@ export class ParsePool {
   private closed = false;
 
   constructor(size: number) {
-    const fromSource = import.meta.url.endsWith('.ts');
-    const url = new URL(`./parse-worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
-    // Run from TypeScript (tsx, vitest), a worker registers tsx's loader before it loads the parser;
-    // built JavaScript needs nothing.
-    const start = () =>
-      fromSource
-        ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`, { eval: true, resourceLimits: LIMITS })
-        : new Worker(fileURLToPath(url), { resourceLimits: LIMITS });
-    this.workers = Array.from({ length: size }, start);
+    this.workers = Array.from({ length: size }, () => startWorker('parse-worker', { resourceLimits: LIMITS }));
     this.idle = [...this.workers];
   }
 

@@ -5,6 +5,7 @@ import type { Database } from '../../types/database.js';
 import type { SourceSpec } from '../../types/raw.js';
 import { type DataFile, isSmall, walkDataFiles } from '../read/files.js';
 import type { FileStats } from '../stage/postgres.js';
+import { walkOffThread } from '../read/walk-thread.js';
 import { filesToLoad } from './manifest.js';
 
 type Source = SourceSpec['name'];
@@ -32,11 +33,21 @@ export async function dropFileList(db: Kysely<Database>, runId?: string): Promis
 /**
  * Walks a source directory and queues, in path order, the files to load: all of them with
  * `everything`, else the new and changed ones (manifest.ts). A batch of files is in memory at a
- * time; the list itself goes to etl_file_queue.
+ * time; the list itself goes to etl_file_queue. `offThread` walks on a worker thread (walk-thread.ts);
+ * `signal` stops the walk at its next batch.
  */
-export async function queueFiles(wh: Warehouse, runId: string, source: Source, dir: string, setting: string, everything: boolean): Promise<QueuedFiles> {
+export async function queueFiles(
+  wh: Warehouse,
+  runId: string,
+  source: Source,
+  dir: string,
+  setting: string,
+  everything: boolean,
+  { offThread = false, signal }: { offThread?: boolean; signal?: AbortSignal } = {},
+): Promise<QueuedFiles> {
   const result: QueuedFiles = { found: 0, queued: 0, bytes: 0, largeBytes: 0 };
-  for await (const found of walkDataFiles(dir, setting, PAGE)) {
+  for await (const found of (offThread ? walkOffThread : walkDataFiles)(dir, setting, PAGE)) {
+    signal?.throwIfAborted();
     result.found += found.length;
     const load = everything ? found : await filesToLoad(wh.db, source, found);
     for (const f of load) {

@@ -1,0 +1,26 @@
+// A worker thread that walks a source directory for walkOffThread (see walk-thread.ts).
+import { parentPort, workerData } from 'node:worker_threads';
+import { walkDataFiles } from './files.js';
+
+const { dir, setting, batchSize, ahead } = workerData as { dir: string; setting: string; batchSize: number; ahead: number };
+const port = parentPort!;
+let unacked = 0;
+let resume: (() => void) | undefined;
+port.on('message', () => {
+  unacked--;
+  resume?.();
+  resume = undefined;
+});
+
+try {
+  for await (const batch of walkDataFiles(dir, setting, batchSize)) {
+    port.postMessage({ type: 'batch', batch });
+    // The walk stays at most `ahead` batches in front of what the other thread has taken: memory
+    // holds a few batches whatever the number of files.
+    if (++unacked >= ahead) await new Promise<void>((resolve) => (resume = resolve));
+  }
+  port.postMessage({ type: 'done' });
+} catch (error) {
+  port.postMessage({ type: 'error', message: (error as Error).message });
+}
+port.unref();
