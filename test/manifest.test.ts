@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DataFile } from '../src/etl/read/files.js';
 import { dropFileList } from '../src/etl/runs/file-list.js';
-import { dropUnchanged, markLoaded } from '../src/etl/runs/manifest.js';
+import { filesToLoad, markLoaded } from '../src/etl/runs/manifest.js';
 import { openTestWarehouse } from './helpers/db.js';
 import { writeTree } from './helpers/files.js';
 
@@ -38,18 +38,7 @@ describe('manifest of loaded files', () => {
       await dropFileList(trx, runId);
     });
   };
-  // The files a run would load: queued as found, less those dropUnchanged takes off the queue.
-  const toLoad = async (source: 'songs' | 'events', files: DataFile[]) => {
-    const runId = 'run-to-load';
-    const queue = files.map((f, seq) => ({ run_id: runId, source, seq, path: f.relPath, file: f.path, size: f.size, mtime_ms: f.mtimeMs, hash: null }));
-    if (queue.length) await wh.db.insertInto('etl_file_queue').values(queue).execute();
-    try {
-      await dropUnchanged(wh.db, runId, source);
-      return (await wh.db.selectFrom('etl_file_queue').where('run_id', '=', runId).where('source', '=', source).select('path').orderBy('seq').execute()).map((r) => r.path);
-    } finally {
-      await dropFileList(wh.db, runId);
-    }
-  };
+  const toLoad = async (source: 'songs' | 'events', files: DataFile[]) => (await filesToLoad(wh.db, source, files)).map((f) => f.relPath);
 
   it('loads every file of a source it has not loaded', async () => {
     expect(await toLoad('events', [file('a.json', 8, 1000), file('b.json', 8, 1000)])).toEqual(['a.json', 'b.json']);
@@ -79,22 +68,6 @@ describe('manifest of loaded files', () => {
     await mark('run-1', [{ source: 'events', file: file('a.json', 8, 1000, sha256('{"a":1}\n')) }]);
     expect(await toLoad('songs', [file('a.json', 8, 1000)])).toEqual(['a.json']);
     expect(await toLoad('events', [file('a.json', 8, 1000)])).toEqual([]);
-  });
-
-  it("leaves other runs' and other sources' queued files alone", async () => {
-    await mark('run-1', [{ source: 'events', file: file('a.json', 8, 1000, 'h') }]);
-    const queued = { run_id: 'run-2', source: 'events' as const, seq: 0, path: 'a.json', file: path.join(dir, 'a.json'), size: 8, mtime_ms: 1000, hash: null };
-    await wh.db.insertInto('etl_file_queue').values([queued, { ...queued, run_id: 'run-3' }, { ...queued, source: 'songs' }]).execute();
-    try {
-      await dropUnchanged(wh.db, 'run-2', 'events');
-      const left = await wh.db.selectFrom('etl_file_queue').select(['run_id', 'source']).orderBy('run_id').orderBy('source').execute();
-      expect(left).toEqual([
-        { run_id: 'run-2', source: 'songs' },
-        { run_id: 'run-3', source: 'events' },
-      ]);
-    } finally {
-      await dropFileList(wh.db);
-    }
   });
 
   it('records each file once per source, the latest load replacing the earlier, with run, size, mtime and hash', async () => {

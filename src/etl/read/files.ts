@@ -79,8 +79,7 @@ export async function hashFile(file: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Below this size a file is read in one go (isSmall). */
-export const SMALL_FILE = 1 << 20;
+const SMALL_FILE = 1 << 20;
 
 /**
  * A byte range of a large file that a worker parses by itself, from the start of a line to just

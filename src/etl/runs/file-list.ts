@@ -1,12 +1,12 @@
-import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Warehouse } from '../../db/connection.js';
 import { insertRows } from '../../db/insert-rows.js';
 import type { Database } from '../../types/database.js';
 import type { SourceSpec } from '../../types/raw.js';
-import { type DataFile, SMALL_FILE, walkDataFiles } from '../read/files.js';
+import { type DataFile, isSmall, walkDataFiles } from '../read/files.js';
 import type { FileStats } from '../stage/postgres.js';
 import { walkOffThread } from '../read/walk-thread.js';
-import { dropUnchanged } from './manifest.js';
+import { filesToLoad } from './manifest.js';
 
 type Source = SourceSpec['name'];
 
@@ -45,30 +45,22 @@ export async function queueFiles(
   everything: boolean,
   { offThread = false, signal }: { offThread?: boolean; signal?: AbortSignal } = {},
 ): Promise<QueuedFiles> {
-  let found = 0;
-  for await (const page of (offThread ? walkOffThread : walkDataFiles)(dir, setting, PAGE)) {
+  const result: QueuedFiles = { found: 0, queued: 0, bytes: 0, largeBytes: 0 };
+  for await (const found of (offThread ? walkOffThread : walkDataFiles)(dir, setting, PAGE)) {
     signal?.throwIfAborted();
-    // Every file found is queued in path order (seq), then those loaded before and unchanged since
-    // leave the queue in one statement.
+    result.found += found.length;
+    const load = everything ? found : await filesToLoad(wh.db, source, found);
+    for (const f of load) {
+      result.bytes += f.size;
+      if (!isSmall(f)) result.largeBytes += f.size;
+    }
     await insertRows(
       wh,
       'etl_file_queue',
-      page.map((f) => ({ run_id: runId, source, seq: found++, path: f.relPath, file: f.path, size: f.size, mtime_ms: f.mtimeMs, hash: null })),
+      load.map((f) => ({ run_id: runId, source, seq: result.queued++, path: f.relPath, file: f.path, size: f.size, mtime_ms: f.mtimeMs, hash: f.hash ?? null })),
     );
   }
-  if (!everything) await dropUnchanged(wh.db, runId, source);
-  const left = await wh.db
-    .selectFrom('etl_file_queue')
-    .where('run_id', '=', runId)
-    .where('source', '=', source)
-    .select((eb) => [
-      eb.fn.countAll<number>().as('queued'),
-      eb.fn.coalesce(eb.fn.sum<number>('size'), sql.lit(0)).as('bytes'),
-      // The files isSmall() calls large.
-      eb.fn.coalesce(eb.fn.sum<number>(eb.case().when('size', '>=', sql.lit(SMALL_FILE)).then(eb.ref('size')).end()), sql.lit(0)).as('large'),
-    ])
-    .executeTakeFirst();
-  return { found, queued: Number(left?.queued ?? 0), bytes: Number(left?.bytes ?? 0), largeBytes: Number(left?.large ?? 0) };
+  return result;
 }
 
 /** Files in memory at a time: a page of the walk, of the queue, and of the counts being written. */
