@@ -207,7 +207,8 @@ const stagingPhase = (queued: Record<SourceSpec['name'], QueuedFiles>) => `Stagi
  * Finds and stages local files on PostgreSQL. The song files are found on a worker thread while the
  * logs, found first here, already stage: walking a song tree is file-system calls, staging logs is
  * parsing here and COPY on the server, and on two cores the two overlap (one more day at 1M
- * events: find and stage 0.xx → 0.xx s). The staging phase opens once the song files are known.
+ * events, interleaved runs: finding and staging 0.86–0.90 → 0.66–0.72 s). The staging phase opens
+ * once the song files are known.
  */
 async function findAndStageLocally(
   wh: Warehouse,

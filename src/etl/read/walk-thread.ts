@@ -7,7 +7,8 @@ type WalkMessage = { type: 'batch'; batch: DataFile[] } | { type: 'done' } | { t
 /**
  * walkDataFiles on a worker thread: the same batches, in the same order, while this thread does
  * other work (the ETL stages the logs while the song files are found: one more day at 1M events,
- * 0.xx → 0.xx s). The worker stays two batches ahead at most; returning early stops it.
+ * finding and staging 0.86–0.90 → 0.66–0.72 s). The worker stays two batches ahead at most (more
+ * gained nothing); returning early stops it.
  */
 export async function* walkOffThread(dir: string, setting: string, batchSize = 1000): AsyncGenerator<DataFile[]> {
   const worker = startWorker('walk-worker', { workerData: { dir, setting, batchSize, ahead: 2 } });
