@@ -207,7 +207,7 @@ const stagingPhase = (queued: Record<SourceSpec['name'], QueuedFiles>) => `Stagi
  * Finds and stages local files on PostgreSQL. The song files are found on a worker thread while the
  * logs, found first here, already stage: walking a song tree is file-system calls, staging logs is
  * parsing here and COPY on the server, and on two cores the two overlap (one more day at 1M
- * events, interleaved runs: finding and staging 0.86–0.90 → 0.66–0.72 s). The staging phase opens
+ * events, on copies of one loaded warehouse: finding and staging 0.86–0.90 → 0.66–0.72 s). The staging phase opens
  * once the song files are known.
  */
 async function findAndStageLocally(
