@@ -119,16 +119,21 @@ describe('nothing lost', () => {
         { source: 'songs', file: path.join(songs, 'A/c.json'), line: 1, reason: 'field "song_id" should be a string but is 3' },
       ];
       const logRejects = EXPECTED_REJECTS.map((r) => ({ source: 'events', file: path.join(BAD_LOGS, '2018/11', r.file), line: r.line }));
-      for (const parseWorkers of [0, 2]) {
-        const all = await runEtl(wh, { songsDir: songs, logsDir: BAD_LOGS, maxErrors: 20, fullRefresh: true, parseWorkers });
+      // Parsed here or by workers; the song files found before the logs stage, or on a thread while they do.
+      let star: Awaited<ReturnType<typeof starSnapshot>> | undefined;
+      for (const [parseWorkers, findSongsOnThread] of [[0, false], [2, false], [0, true], [2, true]] as const) {
+        const all = await runEtl(wh, { songsDir: songs, logsDir: BAD_LOGS, maxErrors: 20, fullRefresh: true, parseWorkers, findSongsOnThread });
+        star ??= await starSnapshot(wh.db);
+        expect(await starSnapshot(wh.db)).toEqual(star);
+        expect([all.files, all.loadedFiles, all.staged.songs]).toEqual([{ songs: 3, events: all.files.events }, { songs: 3, events: all.files.events }, 1]);
         expect(all.rejects.map((r) => ({ source: r.source, file: r.file, line: r.line }))).toEqual([...songRejects.map(({ reason: _, ...r }) => r), ...logRejects]);
         expect(all.rejects.slice(0, 2)).toMatchObject(songRejects);
         // The budget breaks at the same record however the two loads interleave: in the logs, at the third.
-        const inLogs = (await runEtl(wh, { songsDir: songs, logsDir: BAD_LOGS, maxErrors: 4, fullRefresh: true, parseWorkers }).catch((e) => e)) as RejectBudgetError;
+        const inLogs = (await runEtl(wh, { songsDir: songs, logsDir: BAD_LOGS, maxErrors: 4, fullRefresh: true, parseWorkers, findSongsOnThread }).catch((e) => e)) as RejectBudgetError;
         expect(inLogs).toBeInstanceOf(RejectBudgetError);
         expect(inLogs.rejects.map((r) => r.file)).toEqual([...songRejects, ...logRejects].slice(0, 5).map((r) => r.file));
         // In the songs: no log record is counted.
-        const inSongs = (await runEtl(wh, { songsDir: songs, logsDir: BAD_LOGS, maxErrors: 1, fullRefresh: true, parseWorkers }).catch((e) => e)) as RejectBudgetError;
+        const inSongs = (await runEtl(wh, { songsDir: songs, logsDir: BAD_LOGS, maxErrors: 1, fullRefresh: true, parseWorkers, findSongsOnThread }).catch((e) => e)) as RejectBudgetError;
         expect(inSongs.rejects).toMatchObject(songRejects);
       }
     });

@@ -204,14 +204,13 @@ describe('load rules', () => {
     const songs = await writeTree(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`A/${i}/s${i}.json`, song({ song_id: `S${i}` })])));
     const logs = await writeTree({ 'a.json': event({}) });
     const missing = `${logs}-missing`;
-    // The song files are being found on another thread when the log directory turns out missing.
     await expect(runEtl(wh, { songsDir: songs, logsDir: missing })).rejects.toThrow(`Log (--logs) directory not found: ${missing}`);
     await expect(runEtl(wh, { songsDir: missing, logsDir: logs })).rejects.toThrow(`Song (--songs) directory not found: ${missing}`);
     await expect(runEtl(wh, { songsDir: missing, logsDir: missing })).rejects.toThrow('Song (--songs) directory not found');
     expect(await wh.db.selectFrom('etl_file_queue').select('path').execute()).toEqual([]);
     expect(await countStarTables(wh.db)).toEqual(Object.fromEntries(STAR_TABLES.map((t) => [t, 0])));
-    // And with both there, the same files load.
-    const ok = await runEtl(wh, { songsDir: songs, logsDir: logs });
+    // And with both there, the same files load (the song files found on a thread beside the logs' staging).
+    const ok = await runEtl(wh, { songsDir: songs, logsDir: logs, findSongsOnThread: true });
     expect([ok.loadedFiles, ok.staged]).toEqual([{ songs: 30, events: 1 }, { songs: 30, events: 1 }]);
   });
 

@@ -109,7 +109,7 @@ if (args.json) {
         events: r.events,
         songs: r.songs,
         settings: r.settings,
-        stage_s: r2(r.stage_s),
+        find_stage_s: r2(r.find_and_stage_s),
         transform_s: r2(r.transform_s),
         total_s: r2(r.total_s),
         'events/s': Math.round(r.events / r.total_s),

@@ -40,6 +40,8 @@ export interface EtlOptions {
   progress?: Progress;
   /** Local files: worker threads that parse them (0: the main thread). Default: by input size and cores. */
   parseWorkers?: number;
+  /** Local files on PostgreSQL: find the song files on a worker thread while the logs stage. Default: when the logs are 4 MB or more. */
+  findSongsOnThread?: boolean;
 }
 
 export interface EtlSummary {
@@ -204,11 +206,18 @@ type QueueFn = (source: SourceSpec['name'], dir: string, setting: string, more?:
 const stagingPhase = (queued: Record<SourceSpec['name'], QueuedFiles>) => `Staging ${queued.songs.queued} song and ${queued.events.queued} log files`;
 
 /**
- * Finds and stages local files on PostgreSQL. The song files are found on a worker thread while the
- * logs, found first here, already stage: walking a song tree is file-system calls, staging logs is
- * parsing here and COPY on the server, and on two cores the two overlap (one more day at 1M
- * events, on copies of one loaded warehouse: finding and staging 0.86–0.90 → 0.66–0.72 s). The staging phase opens
- * once the song files are known.
+ * Logs of at least this size are worth finding the song files on a worker thread beside their
+ * staging; below it there is little to overlap, and the worker would only add its memory (100,000
+ * song files beside 1,000 events: peak RSS 128–129 → 140 MB).
+ */
+const OVERLAP_BYTES = 4 << 20;
+
+/**
+ * Finds and stages local files on PostgreSQL. The logs are found first; when there are enough of
+ * them (OVERLAP_BYTES), the song files are found on a worker thread while the logs already stage:
+ * walking a song tree is file-system calls, staging logs is parsing here and COPY on the server, and
+ * on two cores the two overlap (one more day at 1M events, on copies of one loaded warehouse:
+ * finding and staging 0.86–0.90 → 0.66–0.72 s). The staging phase opens once the song files are known.
  */
 async function findAndStageLocally(
   wh: Warehouse,
@@ -220,29 +229,20 @@ async function findAndStageLocally(
 ): Promise<{ queued: Record<SourceSpec['name'], QueuedFiles>; staged: StageResult }> {
   // A missing song directory fails the run before the logs are looked at, as when songs were found first.
   await checkDirectory(options.songsDir, SONGS_SETTING);
-  const stop = new AbortController();
-  const songs = queue('songs', options.songsDir, SONGS_SETTING, { offThread: true, signal: stop.signal });
+  const events = await queue('events', options.logsDir, LOGS_SETTING);
+  const offThread = options.findSongsOnThread ?? events.bytes >= OVERLAP_BYTES;
+  const songs = queue('songs', options.songsDir, SONGS_SETTING, { offThread });
   songs.catch(() => {}); // awaited below
-  let events: QueuedFiles;
-  try {
-    events = await queue('events', options.logsDir, LOGS_SETTING);
-  } catch (error) {
-    stop.abort();
-    // The song files' own failure comes first, as when they were found first.
-    await songs.catch((songsError) => {
-      if (songsError !== stop.signal.reason) throw songsError;
-    });
-    throw error;
-  }
+  const songsKnown = offThread ? undefined : await songs;
   // Bytes staged before the phase opens count toward it once it does.
   let early: number | undefined = 0;
   const onBytes = (n: number) => (early === undefined ? progress.advance(n) : (early += n));
   const staging = stageLocalFiles(
     await wh.pool(),
     [
-      // Song files, found on the other thread, stage once they are all queued. Their large files (a
-      // song file is one song, a few kB) do not count toward starting parse workers.
-      { source: SONG_SOURCE, pages: afterQueued(songs, () => queuedFiles(wh.db, runId, 'songs')), largeBytes: 0 },
+      // Song files stage once they are all queued. Found on the other thread, their large files (a
+      // song file is one song, a few kB) are not known in time to count toward starting parse workers.
+      { source: SONG_SOURCE, pages: afterQueued(songs, () => queuedFiles(wh.db, runId, 'songs')), largeBytes: songsKnown?.largeBytes ?? 0 },
       { source: EVENT_SOURCE, pages: queuedFiles(wh.db, runId, 'events'), largeBytes: events.largeBytes },
     ],
     { maxErrors: options.maxErrors ?? 0, onBytes, parseWorkers: options.parseWorkers, onFile },

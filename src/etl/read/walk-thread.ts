@@ -5,13 +5,21 @@ import { startWorker } from './threads.js';
 type WalkMessage = { type: 'batch'; batch: DataFile[] } | { type: 'done' } | { type: 'error'; message: string };
 
 /**
+ * The walker's heap: it allocates a batch's entries and lets them go, and V8 grows an uncapped young
+ * generation to its maximum (about 48 MB) for that. 100,000 song files beside 1,000 events peaked at
+ * 166 MB uncapped, 140–147 MB capped, 128–129 MB walked on the main thread, which is where a run
+ * with so few logs now walks (OVERLAP_BYTES in pipeline.ts).
+ */
+const LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 };
+
+/**
  * walkDataFiles on a worker thread: the same batches, in the same order, while this thread does
  * other work (the ETL stages the logs while the song files are found: one more day at 1M events,
  * finding and staging 0.86–0.90 → 0.66–0.72 s). The worker stays two batches ahead at most (more
  * gained nothing); returning early stops it.
  */
 export async function* walkOffThread(dir: string, setting: string, batchSize = 1000): AsyncGenerator<DataFile[]> {
-  const worker = startWorker('walk-worker', { workerData: { dir, setting, batchSize, ahead: 2 } });
+  const worker = startWorker('walk-worker', { workerData: { dir, setting, batchSize, ahead: 2 }, resourceLimits: LIMITS });
   const messages: WalkMessage[] = [];
   let wake: (() => void) | undefined;
   let failure: Error | undefined;

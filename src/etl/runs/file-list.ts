@@ -33,8 +33,7 @@ export async function dropFileList(db: Kysely<Database>, runId?: string): Promis
 /**
  * Walks a source directory and queues, in path order, the files to load: all of them with
  * `everything`, else the new and changed ones (manifest.ts). A batch of files is in memory at a
- * time; the list itself goes to etl_file_queue. `offThread` walks on a worker thread (walk-thread.ts);
- * `signal` stops the walk at its next batch.
+ * time; the list itself goes to etl_file_queue. `offThread` walks on a worker thread (walk-thread.ts).
  */
 export async function queueFiles(
   wh: Warehouse,
@@ -43,11 +42,10 @@ export async function queueFiles(
   dir: string,
   setting: string,
   everything: boolean,
-  { offThread = false, signal }: { offThread?: boolean; signal?: AbortSignal } = {},
+  { offThread = false }: { offThread?: boolean } = {},
 ): Promise<QueuedFiles> {
   const result: QueuedFiles = { found: 0, queued: 0, bytes: 0, largeBytes: 0 };
   for await (const found of (offThread ? walkOffThread : walkDataFiles)(dir, setting, PAGE)) {
-    signal?.throwIfAborted();
     result.found += found.length;
     const load = everything ? found : await filesToLoad(wh.db, source, found);
     for (const f of load) {
