@@ -4,7 +4,6 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { type DataFile, type FilePart, readJsonTexts, splitFile, walkDataFiles } from '../src/etl/read/files.js';
-import { walkOffThread } from '../src/etl/read/walk-thread.js';
 import { JsonSplitter, type JsonText } from '../src/etl/read/json-records.js';
 
 const MiB = 1 << 20;
@@ -104,37 +103,6 @@ describe('walkDataFiles', () => {
       }
     }
     await expect(walkDataFiles(path.join(dir, 'missing'), 'Song (--songs)').next()).rejects.toThrow(`Song (--songs) directory not found: ${path.join(dir, 'missing')}`);
-  });
-});
-
-describe('walkOffThread', () => {
-  /** Every batch of a walk. */
-  async function batchesOf(walk: AsyncGenerator<DataFile[]>): Promise<DataFile[][]> {
-    const batches: DataFile[][] = [];
-    for await (const b of walk) batches.push(b);
-    return batches;
-  }
-
-  it('gives the batches walkDataFiles gives, in order, from a worker thread that stays a few batches ahead', async () => {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'walk-thread-'));
-    const files = Array.from({ length: 23 }, (_, i) => `${String.fromCharCode(97 + (i % 5))}/${i}/x${i}.json`);
-    for (const f of files) {
-      await fs.mkdir(path.dirname(path.join(dir, f)), { recursive: true });
-      await fs.writeFile(path.join(dir, f), `{"i":${f.length}}`);
-    }
-    const expected = await batchesOf(walkDataFiles(dir, 'Song (--songs)', 4));
-    expect(expected.flat()).toHaveLength(23);
-    expect(await batchesOf(walkOffThread(dir, 'Song (--songs)', 4))).toEqual(expected);
-    // Taking the first batch only, then stopping: the worker is stopped with the walk.
-    const walk = walkOffThread(dir, 'Song (--songs)', 4);
-    expect((await walk.next()).value).toEqual(expected[0]);
-    await walk.return(undefined);
-    expect((await walk.next()).done).toBe(true);
-  });
-
-  it('fails as walkDataFiles does, with the setting and the directory in the message', async () => {
-    const missing = path.join(os.tmpdir(), `no-such-dir-${process.pid}`);
-    await expect(walkOffThread(missing, 'Song (--songs)').next()).rejects.toThrow(`Song (--songs) directory not found: ${missing}`);
   });
 });
 

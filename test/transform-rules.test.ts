@@ -140,7 +140,6 @@ describe('load rules', () => {
     expect(await countStarTables(wh.db)).toMatchObject({ songplays: 2, time: 1 });
   });
 
-
   it('a load that starts at the last play the warehouse holds updates that play and inserts the later ones', async () => {
     const play = (ts: number, item: number, level: string) => event({ page: 'NextSong', song: 'X', artist: 'Y', length: 1, ts, itemInSession: item, level });
     await load({ 'a.json': [play(T0, 0, 'free'), play(T0 + 1000, 1, 'free')].join('\n') });
@@ -155,6 +154,7 @@ describe('load rules', () => {
       { item_in_session: 2, level: 'free' },
     ]);
   });
+
   it('takes an artist from its song with the lowest song_id, whatever the load order', async () => {
     const a = song({ song_id: 'SOB', artist_id: 'AR9', artist_name: 'Name B', artist_location: ' Paris ', artist_latitude: 48.85 });
     const b = song({ song_id: 'SOA', artist_id: 'AR9', artist_name: 'Name A', artist_location: '' });
@@ -200,7 +200,7 @@ describe('load rules', () => {
     expect(await stagedEvents()).toEqual([]);
   });
 
-  it('a missing directory fails the run by its option, songs first, and leaves no queued files behind', async () => {
+  it('a missing directory fails the run by its option, songs first', async () => {
     const songs = await writeTree(Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`A/${i}/s${i}.json`, song({ song_id: `S${i}` })])));
     const logs = await writeTree({ 'a.json': event({}) });
     const missing = `${logs}-missing`;

@@ -106,6 +106,9 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
   const s3 = { songs: isS3(options.songsDir), events: isS3(options.logsDir) };
   if ((s3.songs || s3.events) && wh.target !== 'redshift') throw new Error('s3:// inputs need the Redshift target (SPARKIFY_TARGET=redshift)');
   progress.phase('Finding new and changed files');
+  // A missing directory fails the run before any file is looked at, the song directory's first, on both targets.
+  if (!s3.songs) await checkDirectory(options.songsDir, SONGS_SETTING);
+  if (!s3.events) await checkDirectory(options.logsDir, LOGS_SETTING);
   // The file lists go to the run's work tables (runs/file-list.ts), not into memory.
   const queue: QueueFn = (source, dir, setting, more) => queueFiles(wh, runId, source, dir, setting, !!options.fullRefresh, more);
   const maxErrors = options.maxErrors ?? 0;
@@ -208,7 +211,7 @@ const stagingPhase = (queued: Record<SourceSpec['name'], QueuedFiles>) => `Stagi
 /**
  * Logs of at least this size are worth finding the song files on a worker thread beside their
  * staging; below it there is little to overlap, and the worker would only add its memory (100,000
- * song files beside 1,000 events: peak RSS 128–129 → 140 MB).
+ * song files beside 1,000 events: peak RSS 128–129 MB on this thread, 140–147 MB on a worker).
  */
 const OVERLAP_BYTES = 4 << 20;
 
@@ -227,8 +230,7 @@ async function findAndStageLocally(
   progress: Progress,
   onFile: (stats: FileStats) => void,
 ): Promise<{ queued: Record<SourceSpec['name'], QueuedFiles>; staged: StageResult }> {
-  // A missing song directory fails the run before the logs are looked at, as when songs were found first.
-  await checkDirectory(options.songsDir, SONGS_SETTING);
+  const pool = await wh.pool();
   const events = await queue('events', options.logsDir, LOGS_SETTING);
   const offThread = options.findSongsOnThread ?? events.bytes >= OVERLAP_BYTES;
   const songs = queue('songs', options.songsDir, SONGS_SETTING, { offThread });
@@ -238,7 +240,7 @@ async function findAndStageLocally(
   let early: number | undefined = 0;
   const onBytes = (n: number) => (early === undefined ? progress.advance(n) : (early += n));
   const staging = stageLocalFiles(
-    await wh.pool(),
+    pool,
     [
       // Song files stage once they are all queued. Found on the other thread, their large files (a
       // song file is one song, a few kB) are not known in time to count toward starting parse workers.

@@ -1,16 +1,18 @@
-import { once } from 'node:events';
 import type { DataFile } from './files.js';
 import { startWorker } from './threads.js';
 
-type WalkMessage = { type: 'batch'; batch: DataFile[] } | { type: 'done' } | { type: 'error'; message: string };
+/** A batch, the end, or the walk's error (cloned with its class, message and stack; `code` apart). */
+export type WalkMessage = { type: 'batch'; batch: DataFile[] } | { type: 'done' } | { type: 'error'; error: Error; code?: string };
 
 /**
- * The walker's heap: it allocates a batch's entries and lets them go, and V8 grows an uncapped young
- * generation to its maximum (about 48 MB) for that. 100,000 song files beside 1,000 events peaked at
- * 166 MB uncapped, 140–147 MB capped, 128–129 MB walked on the main thread, which is where a run
- * with so few logs now walks (OVERLAP_BYTES in pipeline.ts).
+ * The walker's young generation: it allocates a batch's entries and lets them go, and V8 grows an
+ * uncapped young generation to its maximum (about 48 MB) for that. 100,000 song files beside 1,000
+ * events peaked at 166 MB uncapped, 140–147 MB capped, 128–129 MB walked on the main thread, which is
+ * where a run with so few logs now walks (OVERLAP_BYTES in pipeline.ts). The old generation is left
+ * alone: a directory's entries are held at once, and 400,000 files in one directory need more than
+ * a cap would give.
  */
-const LIMITS = { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 128 };
+const LIMITS = { maxYoungGenerationSizeMb: 4 };
 
 /**
  * walkDataFiles on a worker thread: the same batches, in the same order, while this thread does
@@ -27,13 +29,15 @@ export async function* walkOffThread(dir: string, setting: string, batchSize = 1
     messages.push(m);
     wake?.();
   });
+  // The worker itself failing (out of memory, its module not loading) is not the walk's error.
+  const crashed = (reason: string, cause?: unknown) => new Error(`${setting} directory ${dir}: finding the files failed: ${reason}`, { cause });
   worker.on('error', (error) => {
-    failure = error;
+    failure ??= crashed(error.message, error);
     wake?.();
   });
-  const exited = once(worker, 'exit').then(() => {
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve())).then(() => {
     // A worker that ends without saying it is done has crashed (its messages came before its exit).
-    failure ??= new Error(`${setting} directory: the walk stopped unexpectedly`);
+    failure ??= crashed('the worker thread stopped');
     wake?.();
   });
   try {
@@ -42,7 +46,7 @@ export async function* walkOffThread(dir: string, setting: string, batchSize = 1
       const m = messages.shift();
       if (!m) throw failure;
       if (m.type === 'done') return;
-      if (m.type === 'error') throw new Error(m.message);
+      if (m.type === 'error') throw m.code === undefined ? m.error : Object.assign(m.error, { code: m.code });
       yield m.batch;
       worker.postMessage('ack');
     }

@@ -1,6 +1,7 @@
 // A worker thread that walks a source directory for walkOffThread (see walk-thread.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { walkDataFiles } from './files.js';
+import type { WalkMessage } from './walk-thread.js';
 
 const { dir, setting, batchSize, ahead } = workerData as { dir: string; setting: string; batchSize: number; ahead: number };
 const port = parentPort!;
@@ -14,13 +15,13 @@ port.on('message', () => {
 
 try {
   for await (const batch of walkDataFiles(dir, setting, batchSize)) {
-    port.postMessage({ type: 'batch', batch });
+    port.postMessage({ type: 'batch', batch } satisfies WalkMessage);
     // The walk stays at most `ahead` batches in front of what the other thread has taken: memory
     // holds a few batches whatever the number of files.
     if (++unacked >= ahead) await new Promise<void>((resolve) => (resume = resolve));
   }
-  port.postMessage({ type: 'done' });
+  port.postMessage({ type: 'done' } satisfies WalkMessage);
 } catch (error) {
-  port.postMessage({ type: 'error', message: (error as Error).message });
+  port.postMessage({ type: 'error', error: error as Error, code: (error as { code?: string }).code } satisfies WalkMessage);
 }
 port.unref();
