@@ -89,9 +89,11 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   if (redshift && rule.distKey) create = create.modifyEnd(sql`diststyle key distkey(${sql.ref(rule.distKey)})`);
   await create.as(source).execute();
   const extent = await sourceExtent(db, src, target, rule.key[0]!);
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,BlockStatement: equivalent — the shortcut is a speed-up: without it the general path writes the same rows and counts them alike (the directive also covers → true, which the tests kill).
   if (extent && (extent.total === 0 || extent.beyond)) {
     // Nothing to load, or nothing the table could match (an incremental day's plays and times come
     // after every one the table holds): no statistics, key join or count is needed, only the insert.
+    // Stryker disable next-line ConditionalExpression,EqualityOperator: equivalent — inserting an empty source inserts nothing.
     if (extent.total > 0) await insertAll(db, rule, src, redshift);
     await db.schema.dropTable(src).execute();
     await analyzeIfChanged(db, target, extent.total, redshift);
@@ -152,6 +154,7 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
   await db.schema.dropTable(src).execute();
   // Stryker disable next-line all: equivalent — join methods change plans, not results.
   if (probing) await joinMethods(db, 'default');
+  // Stryker disable next-line ArithmeticOperator: equivalent — the number only decides whether to ANALYZE.
   await analyzeIfChanged(db, target, inserted + updated, redshift);
   return { inserted, updated };
 }
@@ -162,7 +165,10 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
  * source row can match one of the table's. Written with CASE, as Redshift takes no boolean
  * comparison as a value in every place (https://docs.aws.amazon.com/redshift/latest/dg/r_CASE_function.html).
  */
+// Stryker disable next-line BlockStatement: equivalent — no extent means the general path, which gives the same rows and counts.
 async function sourceExtent(db: Kysely<any>, src: string, target: string, firstKey: string): Promise<{ total: number; beyond: boolean } | undefined> {
+  // (A disable next-line inside a chain is not applied; a disable … restore pair is.)
+  // Stryker disable ArrayDeclaration: equivalent — a query without columns gives no extent, and the general path the same rows and counts.
   const row = await db
     .selectFrom(src)
     .select((eb) => [
@@ -176,8 +182,10 @@ async function sourceExtent(db: Kysely<any>, src: string, target: string, firstK
         .as('beyond'),
     ])
     .executeTakeFirst();
+  // Stryker restore ArrayDeclaration
   // An aggregate without GROUP BY returns one row, but none under `sparkify plan` (recording.ts
   // answers every query with none): unknown, so the plan shows the general path.
+  // Stryker disable next-line ConditionalExpression,LogicalOperator,ObjectLiteral: equivalent — an extent that says nothing (no row, no fields, never beyond) takes the general path, which gives the same rows and counts (the directive also covers `beyond: true`, which the tests kill).
   return row && { total: Number(row.total), beyond: Number(row.beyond) === 1 };
 }
 
