@@ -10,9 +10,10 @@ import { HAS_SAMPLE, SAMPLE_DIR, writeTree } from './helpers/files.js';
 import { starSnapshot } from './helpers/snapshot.js';
 
 type TestWarehouse = Awaited<ReturnType<typeof openTestWarehouse>>;
-// A login's life, shortened so that a test sees refreshes. Not much shorter: PostgreSQL keeps one
-// password per role, so a mint that took longer than the life less its margin (a loaded CI machine)
-// would mint again while the first password was still being used to log in.
+// A login's life, shortened so that a test sees refreshes. Not much shorter: at 2.5 s a loaded CI
+// machine once failed a login with a freshly minted password, which either expired before the
+// connection got to log in or was replaced by the next mint (PostgreSQL keeps one password per role;
+// a mint slower than the life less its margin mints again).
 const LIFETIME_MS = 5000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
