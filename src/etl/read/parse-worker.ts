@@ -4,6 +4,7 @@ import type { SourceSpec } from '../../types/raw.js';
 import type { DataFile, FilePart } from './files.js';
 import { parseFile, SOURCES } from './parse-file.js';
 import { RowBuffer } from './row-buffer.js';
+import { ackWindow } from './threads.js';
 
 type Request = { type: 'parse'; source: SourceSpec['name']; file: DataFile; part?: FilePart } | { type: 'ack' };
 
@@ -15,26 +16,20 @@ type Request = { type: 'parse'; source: SourceSpec['name']; file: DataFile; part
 const IN_FLIGHT = 8;
 
 const port = parentPort!;
-let unacked = 0;
-let resume: (() => void) | undefined;
+const inFlight = ackWindow(IN_FLIGHT);
 
 port.on('message', async (message: Request) => {
-  if (message.type === 'ack') {
-    unacked--;
-    resume?.();
-    resume = undefined;
-    return;
-  }
+  if (message.type === 'ack') return inFlight.acked();
   try {
     const out = new RowBuffer(async (bytes) => {
       // Transferred without a copy: the buffer is not used here again.
       port.postMessage({ type: 'rows', rows: bytes }, [bytes.buffer as ArrayBuffer]);
-      if (++unacked >= IN_FLIGHT) await new Promise<void>((resolve) => (resume = resolve));
+      await inFlight.sent();
     });
     const result = await parseFile(SOURCES[message.source], message.file, out, { part: message.part });
     await out.flush(true);
     // Every batch reaches COPY before the file counts as done (the pool resolves on 'done').
-    while (unacked > 0) await new Promise<void>((resolve) => (resume = resolve));
+    await inFlight.drained();
     port.postMessage({ type: 'done', result });
   } catch (error) {
     port.postMessage({ type: 'error', message: (error as Error).message });

@@ -13,3 +13,27 @@ export function startWorker(name: string, options: WorkerOptions = {}): Worker {
     ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}); })`, { ...options, eval: true })
     : new Worker(fileURLToPath(url), options);
 }
+
+/**
+ * A worker's window of messages sent to the other thread and not yet acknowledged: `sent()` waits
+ * while `size` are out, `acked()` counts one back, `drained()` waits for all. Memory then holds a few
+ * messages whatever the other thread's pace.
+ */
+export function ackWindow(size: number) {
+  let unacked = 0;
+  let resume: (() => void) | undefined;
+  const acknowledged = () => new Promise<void>((resolve) => (resume = resolve));
+  return {
+    async sent(): Promise<void> {
+      if (++unacked >= size) await acknowledged();
+    },
+    acked(): void {
+      unacked--;
+      resume?.();
+      resume = undefined;
+    },
+    async drained(): Promise<void> {
+      while (unacked > 0) await acknowledged();
+    },
+  };
+}
