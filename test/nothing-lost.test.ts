@@ -149,6 +149,8 @@ describe('nothing lost', () => {
       await fs.writeFile(path.join(logs, '2018/11/b.json.gz'), Buffer.concat([Buffer.from([0x1f, 0x8b]), Buffer.alloc(2 << 20, 7)]));
       const run = runEtl(wh, { songsDir: songs, logsDir: logs, fullRefresh: true, parseWorkers: 2 });
       await expect(run).rejects.toThrow(/b\.json\.gz: cannot read/);
+      // Its stack (shown under --debug) is the worker's, where reading failed, not the pool's that heard of it.
+      expect(((await run.catch((e: unknown) => e)) as Error).stack).toMatch(/at cannotRead .*files\.ts/);
       expect(await wh.db.selectFrom('staging_songs').select('song_id').execute()).toEqual([]);
     });
 

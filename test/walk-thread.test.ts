@@ -13,6 +13,7 @@ vi.mock('../src/etl/read/threads.js', async (importOriginal) => {
   const original = await importOriginal<typeof import('../src/etl/read/threads.js')>();
   const { Worker } = await import('node:worker_threads');
   return {
+    ...original,
     startWorker(name: string, options: WorkerOptions) {
       const worker = seen.crash ? new Worker(`throw new Error('boom')`, { eval: true }) : original.startWorker(name, options);
       const entry = { worker, posted: 0, exited: false };

@@ -2,10 +2,10 @@ import type { Worker } from 'node:worker_threads';
 import type { SourceSpec } from '../../types/raw.js';
 import type { DataFile, FilePart } from './files.js';
 import type { ParsedFile } from './parse-file.js';
-import { startWorker } from './threads.js';
+import { errorFromThread, startWorker, type ThreadError } from './threads.js';
 
 /** What a worker sends: a batch of COPY rows (UTF-8, transferred, not copied), its result, or its error. */
-type WorkerMessage = { type: 'rows'; rows: Uint8Array } | { type: 'done'; result: ParsedFile } | { type: 'error'; message: string };
+type WorkerMessage = { type: 'rows'; rows: Uint8Array } | { type: 'done'; result: ParsedFile } | ThreadError;
 
 /**
  * A worker's heap: parsing holds a chunk and a few batches at a time; a bound keeps one odd file from
@@ -66,7 +66,7 @@ export class ParsePool {
           resolve(message.result);
         } else {
           done();
-          reject(new Error(message.message));
+          reject(errorFromThread(message));
         }
       };
       const onError = (error: Error) => {

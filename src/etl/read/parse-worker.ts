@@ -4,7 +4,7 @@ import type { SourceSpec } from '../../types/raw.js';
 import type { DataFile, FilePart } from './files.js';
 import { parseFile, SOURCES } from './parse-file.js';
 import { RowBuffer } from './row-buffer.js';
-import { ackWindow } from './threads.js';
+import { ackWindow, threadError } from './threads.js';
 
 type Request = { type: 'parse'; source: SourceSpec['name']; file: DataFile; part?: FilePart } | { type: 'ack' };
 
@@ -32,6 +32,6 @@ port.on('message', async (message: Request) => {
     await inFlight.drained();
     port.postMessage({ type: 'done', result });
   } catch (error) {
-    port.postMessage({ type: 'error', message: (error as Error).message });
+    port.postMessage(threadError(error));
   }
 });

@@ -37,3 +37,12 @@ export function ackWindow(size: number) {
     },
   };
 }
+
+/** A worker's error as it crosses to the other thread: cloned with its message, stack and (built-in) class; `code`, which cloning drops, apart. */
+export type ThreadError = { type: 'error'; error: Error; code?: string };
+
+/** The message a worker posts for an error it caught. */
+export const threadError = (error: unknown): ThreadError => ({ type: 'error', error: error as Error, code: (error as { code?: string }).code });
+
+/** The error a worker posted, with its code back. */
+export const errorFromThread = ({ error, code }: ThreadError): Error => (code === undefined ? error : Object.assign(error, { code }));

@@ -1,8 +1,8 @@
 import type { DataFile } from './files.js';
-import { startWorker } from './threads.js';
+import { errorFromThread, startWorker, type ThreadError } from './threads.js';
 
-/** A batch, the end, or the walk's error (cloned with its class, message and stack; `code` apart). */
-export type WalkMessage = { type: 'batch'; batch: DataFile[] } | { type: 'done' } | { type: 'error'; error: Error; code?: string };
+/** A batch, the end, or the walk's error. */
+export type WalkMessage = { type: 'batch'; batch: DataFile[] } | { type: 'done' } | ThreadError;
 
 /**
  * The walker's young generation: it allocates a batch's entries and lets them go, and V8 grows an
@@ -46,7 +46,7 @@ export async function* walkOffThread(dir: string, setting: string, batchSize = 1
       const m = messages.shift();
       if (!m) throw failure;
       if (m.type === 'done') return;
-      if (m.type === 'error') throw m.code === undefined ? m.error : Object.assign(m.error, { code: m.code });
+      if (m.type === 'error') throw errorFromThread(m);
       yield m.batch;
       worker.postMessage('ack');
     }

@@ -1,7 +1,7 @@
 // A worker thread that walks a source directory for walkOffThread (see walk-thread.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { walkDataFiles } from './files.js';
-import { ackWindow } from './threads.js';
+import { ackWindow, threadError } from './threads.js';
 import type { WalkMessage } from './walk-thread.js';
 
 const { dir, setting, batchSize, ahead } = workerData as { dir: string; setting: string; batchSize: number; ahead: number };
@@ -18,6 +18,6 @@ try {
   }
   port.postMessage({ type: 'done' } satisfies WalkMessage);
 } catch (error) {
-  port.postMessage({ type: 'error', error: error as Error, code: (error as { code?: string }).code } satisfies WalkMessage);
+  port.postMessage(threadError(error) satisfies WalkMessage);
 }
 port.unref();
