@@ -170,6 +170,24 @@ describe('analysts', () => {
       expect(asTable.stdout).toBe('one\n---\n1\n');
     });
 
+    it('keeps every column, even two of one name, and shows each value as the server writes it', async () => {
+      const text = `select 1 as a, 'x' as a, interval '28 days 1 hour' as span, date '2018-11-15' as d, '{"k": [1]}'::jsonb as j, 12.50::numeric(5,2) as m, 9007199254740993 as big, true as t`;
+      const asTable = await sparkify(['query', text], { DATABASE_URL: wh.url });
+      expect(asTable.stdout.split('\n').map((l) => l.split(/ {2,}/))).toEqual([
+        ['a', 'a', 'span', 'd', 'j', 'm', 'big', 't'],
+        ['-', '-', '-'.repeat(16), '-'.repeat(10), '-'.repeat(10), '-'.repeat(5), '-'.repeat(16), '-'],
+        ['1', 'x', '28 days 01:00:00', '2018-11-15', '{"k": [1]}', '12.50', '9007199254740993', 't'],
+        [''],
+      ]);
+      const asCsv = await sparkify(['query', text, '--csv'], { DATABASE_URL: wh.url });
+      expect(asCsv.stdout).toBe('a,a,span,d,j,m,big,t\n1,x,28 days 01:00:00,2018-11-15,"{""k"": [1]}",12.50,9007199254740993,t\n');
+      // JSON: a name given again gets a suffix; numbers stay numbers unless a JS number would change them.
+      const asJson = await sparkify(['query', text, '--json'], { DATABASE_URL: wh.url });
+      expect(JSON.parse(asJson.stdout)).toEqual([{ a: 1, a_2: 'x', span: '28 days 01:00:00', d: '2018-11-15', j: { k: [1] }, m: 12.5, big: '9007199254740993', t: true }]);
+      const empty = await sparkify(['query', '  '], { DATABASE_URL: wh.url });
+      expect([empty.code, empty.stderr]).toEqual([2, expect.stringContaining('The query is empty')]);
+    });
+
     it('is read-only, even for several statements', async () => {
       const before = await wh.db.selectFrom('songs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       const del = await sparkify(['query', 'delete from songs'], { DATABASE_URL: wh.url });

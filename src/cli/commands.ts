@@ -256,9 +256,11 @@ export function cli(argv: string[]) {
           .option('csv', { type: 'boolean', describe: 'Print CSV' })
           .conflicts('json', 'csv'),
       async (args) => {
-        const [{ readOnlyQuery }, { csv, table }] = await Promise.all([import('../db/read-only.js'), import('./format.js')]);
-        const rows = await withWarehouse(true, (wh) => readOnlyQuery(wh, args.sql));
-        process.stdout.write(`${args.json ? JSON.stringify(rows, null, 2) : args.csv ? csv(rows) : table(rows)}\n`);
+        if (!args.sql.trim()) throw new UsageError('The query is empty: give the SQL to run, e.g. sparkify query "select count(*) from songplays"');
+        const [{ queryRecords, readOnlyQuery }, { csv, table }] = await Promise.all([import('../db/read-only.js'), import('./format.js')]);
+        const result = await withWarehouse(true, (wh) => readOnlyQuery(wh, args.sql));
+        const grid = { columns: result.fields.map((f) => f.name), cells: result.rows };
+        process.stdout.write(`${args.json ? JSON.stringify(queryRecords(result), null, 2) : args.csv ? csv(grid) : table(grid)}\n`);
       },
     )
     .command(
