@@ -29,7 +29,7 @@ describe('data-quality checks, one by one', () => {
   afterAll(() => wh.close());
 
   /** Writes rows in a transaction, runs the checks there, rolls back; the results by check name. */
-  async function checked(write: (trx: Transaction<Database>) => Promise<void>, scope: 'all' | 'run' = 'all', checks: readonly Check[] = WAREHOUSE_CHECKS, options: { keysEnforced?: boolean } = {}) {
+  async function checked(write: (trx: Transaction<Database>) => Promise<void>, scope: 'all' | 'run' = 'all', checks: readonly Check[] = WAREHOUSE_CHECKS, options: Parameters<typeof runChecks>[3] = {}) {
     let results: CheckResult[] = [];
     await wh.db
       .transaction()
@@ -150,8 +150,9 @@ describe('data-quality checks, one by one', () => {
       await trx.insertInto('time').values([5, 6].map((m) => ({ start_time: T(m), hour: 10, day: 5, week: 45, month: 11, year: 2018, weekday: 1 }))).execute();
       await trx.insertInto('staging_events').values([staged(6), staged(6), staged(0), staged(1)]).execute();
     }, 'run');
-    // Staged twice, one play: counted once. The play at minute 5 is not this run's.
-    expect(offending(results)).toEqual({ 'songplays.user_id → users': 1 });
+    // Staged twice, one play: counted once. The play at minute 5 is not this run's. (The catalogue
+    // warning judges every play: 2 of 5 matched.)
+    expect(offending(results)).toEqual({ 'songplays.user_id → users': 1, 'songplays: at least 50% matched to the song catalogue': 3 });
   });
 
   it(`warns when fewer than ${LOW_MATCH_RATE * 100}% of plays match the catalogue, counting the unmatched`, async () => {
@@ -169,37 +170,38 @@ describe('data-quality checks, one by one', () => {
     expect(await rate(3, 0)).toMatchObject({ offending: 0 });
   });
 
-  it('scoped to the run, the catalogue match rate counts the staged plays, each copy, and one that became no play as unmatched', async () => {
+  it('scoped to the run too, the catalogue warning judges every play, or takes the rate the caller measured', async () => {
     const name = 'songplays: at least 50% matched to the song catalogue';
-    // good(): the plays at minutes 0 and 1 are matched, the one at minute 2 is not.
-    const unmatched = async (minutes: number[]) =>
+    // good(): 2 of 3 plays matched. Staged: only the unmatched one, twice: still 2 of 3 in the warehouse.
+    const run = async (measured?: { plays: number; matched: number }) =>
       (await checked(async (trx) => {
         await good(trx);
-        if (minutes.length) await trx.insertInto('staging_events').values(minutes.map((m) => staged(m))).execute();
-      }, 'run')).find((r) => r.name === name)!.offending;
-    expect(await unmatched([0, 1, 2])).toBe(0); // 2 of 3
-    expect(await unmatched([0, 2, 2])).toBe(2); // 1 of 3: minute 2 staged twice
-    expect(await unmatched([0, 9])).toBe(0); // 1 of 2 is not below 50%
-    expect(await unmatched([0, 9, 2])).toBe(2); // 1 of 3: minute 9 became no play
-    expect(await unmatched([])).toBe(0);
+        await trx.insertInto('staging_events').values([staged(2), staged(2)]).execute();
+      }, 'run', WAREHOUSE_CHECKS, { measured: measured && { catalogue: measured } })).find((r) => r.name === name)!;
+    expect(await run()).toMatchObject({ offending: 0, passed: true });
+    // A rate measured already is taken as it is: 1 of 10 matched leaves 9 unmatched.
+    expect(await run({ plays: 10, matched: 1 })).toMatchObject({ offending: 9, passed: false, severity: 'warn' });
+    expect(await run({ plays: 0, matched: 0 })).toMatchObject({ offending: 0 });
   });
 
-  it('scoped to the run, a dimension key present twice (as Redshift allows) counts each staged play once in the match rate', async () => {
-    const name = 'songplays: at least 50% matched to the song catalogue';
-    const unmatched = async (minutes: number[], duplicate: (trx: Transaction<Database>) => Promise<unknown>) =>
+  it('scoped to the run, a dimension key present twice (as Redshift allows) counts each orphaned play once', async () => {
+    const orphans = async (duplicate: (trx: Transaction<Database>) => Promise<unknown>) =>
       offending(await checked(async (trx) => {
         await good(trx);
+        // Minute 5's play: user 3 does not exist, nor a time row for minute 5; its song and artist do.
+        await trx.insertInto('songplays').values(play(5, 3, 'SO1', 'AR1')).execute();
         await duplicate(trx);
-        await trx.insertInto('staging_events').values(minutes.map((m) => staged(m))).execute();
-      }, 'run'))[name] ?? 0;
-    // Minute 2's time row three times: still 1 of 3 plays unmatched, not 3 of 5.
-    const time2 = { start_time: T(2), hour: 10, day: 5, week: 45, month: 11, year: 2018, weekday: 1 };
-    expect(await unmatched([0, 1, 2], (trx) => trx.insertInto('time').values([time2, time2]).execute())).toBe(0);
-    // Song SO1 or user 1 (both minute 0's play's) twice: still 2 of 3 staged plays unmatched, not 2 of 4.
-    const so1 = { song_id: 'SO1', title: 'A', artist_id: 'AR1', artist_name: 'X', year: null, duration: 1 };
-    expect(await unmatched([0, 2, 2], (trx) => trx.insertInto('songs').values(so1).execute())).toBe(2);
-    const user1 = { user_id: 1, first_name: null, last_name: null, gender: null, level: 'free', last_seen_at: T(0) };
-    expect(await unmatched([0, 2, 2], (trx) => trx.insertInto('users').values(user1).execute())).toBe(2);
+        await trx.insertInto('staging_events').values([staged(0), staged(5)]).execute();
+      }, 'run', WAREHOUSE_CHECKS.filter((c) => c.run)));
+    const expected = { 'songplays.user_id → users': 1, 'songplays.start_time → time': 1 };
+    expect(await orphans(async () => {})).toEqual(expected);
+    // Its song and artist twice each: the play joins four times over, and still counts once.
+    expect(
+      await orphans(async (trx) => {
+        await trx.insertInto('songs').values({ song_id: 'SO1', title: 'A', artist_id: 'AR1', artist_name: 'X', year: null, duration: 1 }).execute();
+        await trx.insertInto('artists').values({ artist_id: 'AR1', name: 'X', location: null, latitude: null, longitude: null, source_song_id: 'SO1' }).execute();
+      }),
+    ).toEqual(expected);
   });
 
   it('scoped to the run, with keys the constraints keep unique (keysEnforced), orphans of every kind count as with distinct keys', async () => {

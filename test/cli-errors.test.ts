@@ -176,6 +176,22 @@ describe('input directories', () => {
     expect(again.stdout).toContain('Found 1 song files and 1 log files; loaded 0 and 0 (the other 2 were loaded before and have not changed).');
   });
 
+  it('names the warnings, judged on the whole warehouse: a run that loads nothing new warns as the one before it', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const logs = await writeTree({ '2018/a.json': event({ page: 'NextSong', song: 'Nope', artist: 'Nobody', length: 1 }) });
+      const args = ['etl', '--songs', path.join(data, 'songs'), '--logs', logs];
+      for (const run of [await sparkify(args, { DATABASE_URL: fresh.url }), await sparkify(args, { DATABASE_URL: fresh.url })]) {
+        expect(run.code, run.stderr).toBe(0);
+        expect(run.stdout).toContain('Catalogue matches: 0 of 1 plays');
+        expect(run.stdout).toMatch(/, 1 warning\(s\)[;.]/);
+        expect(run.stdout).toContain('  warning: songplays: at least 50% matched to the song catalogue (1 offending row(s))\n');
+      }
+    } finally {
+      await fresh.drop();
+    }
+  });
+
   it('the first run says it loaded them all, and the checks tally names what PostgreSQL guarantees', async () => {
     const fresh = await createTestDatabase();
     try {

@@ -65,6 +65,8 @@ async function printSummary(summary: EtlSummary, wh: Warehouse): Promise<void> {
       (plays && rate < 0.5 ? ': most plays match no catalogue song, so rank songs as played (topSongs), not by catalogue.\n' : '.\n'),
   );
   if (summary.checks.length) out.write(`Checks: ${await checkTally(summary.checks, wh.target === 'postgres')}.\n`);
+  // A run that commits has no failed check; its warnings are named (`sparkify check` shows them all).
+  for (const r of summary.checks.filter((c) => !c.passed)) out.write(`  warning: ${r.name} (${r.offending} offending row(s))\n`);
   const s = summary.seconds;
   out.write(`Done in ${s.total.toFixed(2)} s (staging ${s.stage.toFixed(2)} s, transform ${s.transform.toFixed(2)} s).\n`);
 }

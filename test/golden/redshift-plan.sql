@@ -258,7 +258,9 @@ merge into "time" using "time_merge_source" on "time"."start_time" = "time_merge
 
 drop table "time_merge_source";
 
-select count(*) as "staged", count(case when ("f"."user_id" is not null and "p_user_id"."user_id" is null) then 1 end) as "r0", count(case when ("f"."start_time" is not null and "p_start_time"."start_time" is null) then 1 end) as "r1", count(case when ("f"."song_id" is not null and "p_song_id"."song_id" is null) then 1 end) as "r2", count(case when ("f"."artist_id" is not null and "p_artist_id"."artist_id" is null) then 1 end) as "r3", count(case when "f"."songplay_id" is null then 1 end) as "r4", count(case when "f"."song_id" is null then 1 end) as "r5" from "staging_events" as "e" left join "songplays" as "f" on "f"."session_id" = "e"."session_id" and "f"."item_in_session" = "e"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') left join (select distinct "user_id" from "users") as "p_user_id" on "p_user_id"."user_id" = "f"."user_id" left join (select distinct "start_time" from "time") as "p_start_time" on "p_start_time"."start_time" = "f"."start_time" left join (select distinct "song_id" from "songs") as "p_song_id" on "p_song_id"."song_id" = "f"."song_id" left join (select distinct "artist_id" from "artists") as "p_artist_id" on "p_artist_id"."artist_id" = "f"."artist_id" where "e"."page" = 'NextSong';
+select count(*) as "plays", count("p"."song_id") as "matched" from "songplays" as "p";
+
+select count(case when ("f"."user_id" is not null and "p_user_id"."user_id" is null) then 1 end) as "r0", count(case when ("f"."start_time" is not null and "p_start_time"."start_time" is null) then 1 end) as "r1", count(case when ("f"."song_id" is not null and "p_song_id"."song_id" is null) then 1 end) as "r2", count(case when ("f"."artist_id" is not null and "p_artist_id"."artist_id" is null) then 1 end) as "r3", count(case when "f"."songplay_id" is null then 1 end) as "r4" from "staging_events" as "e" left join "songplays" as "f" on "f"."session_id" = "e"."session_id" and "f"."item_in_session" = "e"."item_in_session" and "f"."start_time" = (timestamp 'epoch' + "e"."ts" * interval '1 millisecond') left join (select distinct "user_id" from "users") as "p_user_id" on "p_user_id"."user_id" = "f"."user_id" left join (select distinct "start_time" from "time") as "p_start_time" on "p_start_time"."start_time" = "f"."start_time" left join (select distinct "song_id" from "songs") as "p_song_id" on "p_song_id"."song_id" = "f"."song_id" left join (select distinct "artist_id" from "artists") as "p_artist_id" on "p_artist_id"."artist_id" = "f"."artist_id" where "e"."page" = 'NextSong';
 
 select count(*) as "n" from "songs" where "song_id" is null;
 
@@ -311,8 +313,6 @@ delete from "etl_file_stats" where "run_id" = $1;
 
 delete from "etl_file_queue" where "run_id" = $1;
 -- parameters: $1 = "<run-id>"
-
-select count(*) as "plays", count("p"."song_id") as "matched" from "songplays" as "p";
 
 select count(*) as "n" from "songs";
 
