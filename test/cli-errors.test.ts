@@ -213,19 +213,29 @@ describe('input directories', () => {
 });
 
 describe('migrate down', () => {
-  it('asks for --yes only when the migration would drop tables holding data', async () => {
+  it('asks for --yes only when the migration would drop tables holding data, or columns holding values', async () => {
     const database = await createTestDatabase();
     const data = await fs.mkdtemp(path.join(os.tmpdir(), 'sparkify-down-'));
     try {
       const env = { DATABASE_URL: database.url };
       await generate({ out: data, songs: 5, events: 50, seed: 1, days: 1 });
       expect((await sparkify(['etl', '--songs', path.join(data, 'song_data'), '--logs', path.join(data, 'log_data')], env)).code).toBe(0);
-      // The newest migrations drop the run's (emptied) work tables, revoke the readers' grants, drop two columns, change a layout (Redshift only) and drop an index: no table that holds data.
-      for (const name of ['20261126_08', '20261126_07', '20261126_06', '20261126_05', '20261126_04']) {
-        const down = await sparkify(['migrate', 'down'], env);
-        expect(down.code, down.stderr).toBe(0);
-        expect(down.stdout).toMatch(new RegExp(`^reverted ${name}`));
-      }
+      const down = async (name: string, ...args: string[]) => {
+        const result = await sparkify(['migrate', 'down', ...args], env);
+        expect(result.code, result.stderr).toBe(0);
+        expect(result.stdout).toMatch(new RegExp(`^reverted ${name}`));
+      };
+      // The newest migrations drop the run's (emptied) work tables and revoke the readers' grants: no data.
+      for (const name of ['20261126_08', '20261126_07']) await down(name);
+      // The next drops two columns of users, which the ETL filled.
+      const columns = await sparkify(['migrate', 'down'], env);
+      expect([columns.code, columns.stderr]).toEqual([
+        2,
+        expect.stringMatching(/^sparkify: Reverting 20261126_06_users_latest_event drops columns that hold values: users\.last_item_in_session, users\.last_session_id\. Run again with --yes to confirm\./),
+      ]);
+      await down('20261126_06', '--yes');
+      // Then a layout change (Redshift only) and a dropped index: no data.
+      for (const name of ['20261126_05', '20261126_04']) await down(name);
       // The next drops the run bookkeeping, which the ETL filled.
       const refused = await sparkify(['migrate', 'down'], env);
       expect(refused.code).toBe(2);
