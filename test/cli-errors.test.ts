@@ -173,7 +173,7 @@ describe('input directories', () => {
     expect((await etl(...args)).code).toBe(0);
     const again = await etl(...args);
     expect(again.code, again.stderr).toBe(0);
-    expect(again.stdout).toContain('Found 1 song files and 1 log files; loaded 0 and 0 (the other 2 were loaded before and have not changed).');
+    expect(again.stdout).toContain('Found 1 song file and 1 log file; loaded 0 and 0 (the other 2 were loaded before and have not changed).');
   });
 
   it('names the warnings, judged on the whole warehouse: a run that loads nothing new warns as the one before it', async () => {
@@ -197,7 +197,7 @@ describe('input directories', () => {
     try {
       const result = await sparkify(['etl', '--songs', path.join(data, 'songs'), '--logs', path.join(data, 'logs')], { DATABASE_URL: fresh.url });
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toContain('Found 1 song files and 1 log files; loaded all of them.');
+      expect(result.stdout).toContain('Found 1 song file and 1 log file; loaded all of them.');
       expect(result.stdout).not.toContain('loaded before');
       const ran = /Checks: (\d+) of (\d+) ran: \d+ passed, 0 failed, \d+ warning\(s\); the other (\d+), not-null and unique keys, are guaranteed by PostgreSQL's constraints\./.exec(result.stdout);
       expect(ran, result.stdout).not.toBeNull();

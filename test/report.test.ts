@@ -113,5 +113,19 @@ describe.skipIf(!HAS_CHROMIUM && !process.env.CI)('the report page in a real bro
     const bad = await sparkify(['report', '--from', '2018-13-01'], { DATABASE_URL: wh.url });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--from must be a date written YYYY-MM-DD/);
+    for (const [from, to] of [['2018-11-30', '2018-11-15'], ['2018-11-15', '2018-11-15']]) {
+      const empty = await sparkify(['report', '--out', out, '--from', from!, '--to', to!], { DATABASE_URL: wh.url });
+      expect([empty.code, empty.stderr]).toEqual([2, expect.stringContaining(`--from ${from} is not before --to ${to}`)]);
+    }
+  });
+
+  it('a period without plays says nothing about how many of them match the catalogue', async () => {
+    const { reportData } = await import('../src/report/data.js');
+    const { reportHtml } = await import('../src/report/html.js');
+    const none = reportHtml(await reportData(wh.db, { from: new Date('2001-01-01T00:00:00Z'), to: new Date('2001-01-02T00:00:00Z') }));
+    expect(none).toContain('<b data-figure="plays">0</b>');
+    expect(none).not.toContain('Most plays match no song');
+    // The sample's own plays do say it (1 of 6,820 matched).
+    expect(reportHtml(await reportData(wh.db, {}))).toContain('Most plays match no song');
   });
 });

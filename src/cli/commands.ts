@@ -44,7 +44,7 @@ async function printSummary(summary: EtlSummary, wh: Warehouse): Promise<void> {
   const found = files.songs + files.events;
   const loaded = loadedFiles.songs + loadedFiles.events;
   out.write(
-    `Found ${files.songs} song files and ${files.events} log files; ` +
+    `Found ${count(files.songs, 'song file')} and ${count(files.events, 'log file')}; ` +
       (loaded === found ? 'loaded all of them.\n' : `loaded ${loadedFiles.songs} and ${loadedFiles.events} (the other ${found - loaded} were loaded before and have not changed).\n`),
   );
   out.write(`Staged ${summary.staged.songs} songs and ${summary.staged.events} events; ${summary.rejected} bad record(s)` +
@@ -70,6 +70,9 @@ async function printSummary(summary: EtlSummary, wh: Warehouse): Promise<void> {
   const s = summary.seconds;
   out.write(`Done in ${s.total.toFixed(2)} s (staging ${s.stage.toFixed(2)} s, transform ${s.transform.toFixed(2)} s).\n`);
 }
+
+/** "1 song file", "2 song files". */
+const count = (n: number, thing: string) => `${n} ${thing}${n === 1 ? '' : 's'}`;
 
 /**
  * "N passed, …" and, on PostgreSQL, how many of the checks its constraints already guarantee (the ETL
@@ -283,7 +286,11 @@ export function cli(argv: string[]) {
         y
           .option('out', { type: 'string', default: 'report.html', requiresArg: true, describe: 'The HTML file to write' })
           .option('from', { type: 'string', requiresArg: true, coerce: isoDate('from'), describe: 'Plays at or after this UTC date (YYYY-MM-DD)' })
-          .option('to', { type: 'string', requiresArg: true, coerce: isoDate('to'), describe: 'Plays before this UTC date (YYYY-MM-DD)' }),
+          .option('to', { type: 'string', requiresArg: true, coerce: isoDate('to'), describe: 'Plays before this UTC date (YYYY-MM-DD)' })
+          .check(({ from, to }) => {
+            if (from && to && from >= to) throw new UsageError(`--from ${from} is not before --to ${to}: the period holds no day (--to is the first day after it)`);
+            return true;
+          }),
       async (args) => {
         const [{ reportData }, { reportHtml }, fs] = await Promise.all([import('../report/data.js'), import('../report/html.js'), import('node:fs/promises')]);
         const period = { from: args.from ? new Date(`${args.from}T00:00:00Z`) : undefined, to: args.to ? new Date(`${args.to}T00:00:00Z`) : undefined };

@@ -207,7 +207,8 @@ const LOGS_SETTING = 'Log (--logs)';
 type QueueFn = (source: SourceSpec['name'], dir: string, setting: string, more?: Parameters<typeof queueFiles>[6]) => Promise<QueuedFiles>;
 
 /** The staging phase's title. */
-const stagingPhase = (queued: Record<SourceSpec['name'], QueuedFiles>) => `Staging ${queued.songs.queued} song and ${queued.events.queued} log files`;
+const stagingPhase = ({ songs, events }: Record<SourceSpec['name'], QueuedFiles>) =>
+  `Staging ${songs.queued} song and ${events.queued} log ${songs.queued + events.queued === 1 ? 'file' : 'files'}`;
 
 /**
  * Logs of at least this size are worth finding the song files on a worker thread beside their

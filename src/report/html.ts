@@ -101,7 +101,7 @@ ${figure('match-rate', formatRate(data.catalogue.rate), `of plays matched to the
 ${figure('upgraded', data.upgraded.length, 'users who upgraded from free to paid')}
 ${figure('rejected', data.health.rejectedRecords, 'rejected records in load_errors')}
 </div>
-${data.catalogue.rate < 0.5 ? `<p class="warn">Most plays match no song in the catalogue: the rankings below count songs and artists as played.</p>` : ''}
+${data.catalogue.plays && data.catalogue.rate < 0.5 ? `<p class="warn">Most plays match no song in the catalogue: the rankings below count songs and artists as played.</p>` : ''}
 <div class="grid">
 <section><h2>Plays per day</h2><div class="chart"><canvas id="chart-by-day"></canvas></div></section>
 <section><h2>Daily active users</h2><div class="chart"><canvas id="chart-active-users"></canvas></div></section>
