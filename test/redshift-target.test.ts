@@ -173,6 +173,12 @@ describe('sparkify plan --target redshift', () => {
     ], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', DATABASE_URL: '' });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe(plan);
+    // A value refused for its format is a usage error (exit 2), named as given.
+    const bad = await run(process.execPath, [
+      path.join(ROOT, 'bin/sparkify.js'), 'plan', '--target', 'redshift', '--songs', PLAN.songs, '--logs', PLAN.logs,
+      '--iam-role', 'arn:aws:iam::123:role/x', '--region', PLAN.region, '--s3-staging', PLAN.s3Staging,
+    ], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', DATABASE_URL: '' });
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('IAM role "arn:aws:iam::123:role/x" is not valid')]);
   });
 });
 
