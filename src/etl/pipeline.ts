@@ -158,7 +158,8 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
     if (options.check !== false) {
       // Rules PostgreSQL's constraints enforce need no second look there; Redshift gets every check.
       const enforced = wh.target === 'postgres';
-      // Scoped to this run's plays: what earlier runs loaded was checked when they committed.
+      // Scoped to this run's plays: what earlier runs loaded was checked when they committed. (The
+      // catalogue warning judges every play, from the rate measured above.)
       checks = await runChecks(trx, WAREHOUSE_CHECKS.filter((c) => !(enforced && c.enforcedByPostgres)), 'run', { keysEnforced: enforced, measured: { catalogue } });
       if (failures(checks).length) throw new CheckFailedError(checks);
     }
