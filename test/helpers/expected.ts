@@ -24,18 +24,23 @@ function read(file: string): string {
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Text read as Latin-1 from UTF-8, decoded again while that is exact (a second, independent rendering of the rule). */
+/**
+ * Text read as Latin-1 from UTF-8, decoded again while that is exact; the last decoding without
+ * control characters wins (a second, independent rendering of the rule).
+ */
 export function undoLatin1(text: string): string {
-  for (;;) {
-    if ([...text].some((c) => c.charCodeAt(0) > 0xff)) return text;
+  let best = text;
+  for (let current = text; ; ) {
+    if ([...current].some((c) => c.charCodeAt(0) > 0xff)) return best;
     let decoded: string;
     try {
-      decoded = strictUtf8.decode(Buffer.from(text, 'latin1'));
+      decoded = strictUtf8.decode(Buffer.from(current, 'latin1'));
     } catch {
-      return text;
+      return best;
     }
-    if (decoded === text || /[\x00-\x1f\x7f-\x9f]/.test(decoded)) return text;
-    text = decoded;
+    if (decoded === current) return best;
+    current = decoded;
+    if (!/[\x00-\x1f\x7f-\x9f]/.test(current)) best = current;
   }
 }
 

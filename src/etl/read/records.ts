@@ -32,21 +32,25 @@ const PLAIN = /^[\u0020-\u007e]*$/;
 /**
  * Text whose UTF-8 bytes were decoded as Latin-1 (once or more: the real logs hold "BjÃ\u0083Â¶rk"
  * for Björk), decoded again while the repair is exact: the text is all Latin-1, its bytes are valid
- * UTF-8 that encodes back to the same bytes, and the result has no control characters. Anything
- * else ("Beyoncé", "Mötley Crüe" in real Latin-1) is returned as it is.
+ * UTF-8 that encodes back to the same bytes. The result is the last such decoding without control
+ * characters: a step between may hold some (garbled twice, "Åström" is "ÃÂ\u0085strÃÂ¶m", and
+ * once decoded "Ã\u0085strÃ¶m", whose U+0085 is the Latin-1 reading of the byte 0x85), the result
+ * may not. Anything else ("Beyoncé", "Mötley Crüe" in real Latin-1) is returned as it is.
  */
 export function repairMojibake(text: string): string {
   let current = text;
+  let repaired = text;
   // Stryker disable next-line LogicalOperator: equivalent — text beyond Latin-1 never survives the exact round trip below, which stops the loop as well.
   while (MOJIBAKE.test(current) && !BEYOND_LATIN1.test(current)) {
     const bytes = Buffer.from(current, 'latin1');
     const decoded = bytes.toString('utf8');
     // Stryker disable next-line StringLiteral: equivalent — Buffer.from(text, '') encodes UTF-8 too.
     // Stryker disable next-line ConditionalExpression: equivalent — `decoded === current` → false: text with mojibake has a byte of 0x80 or more, which UTF-8 decoding never keeps as the same character (a sequence becomes one character, a stray byte U+FFFD), so decoded always differs. The line's other ConditionalExpression mutants (killed) are ignored with it.
-    if (decoded === current || CONTROL.test(decoded) || !Buffer.from(decoded, 'utf8').equals(bytes)) break;
+    if (decoded === current || !Buffer.from(decoded, 'utf8').equals(bytes)) break;
     current = decoded;
+    if (!CONTROL.test(current)) repaired = current;
   }
-  return current;
+  return repaired;
 }
 
 /**
