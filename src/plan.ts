@@ -69,8 +69,8 @@ export async function redshiftPlan(options: RedshiftPlanOptions): Promise<string
       password: '',
       auth: 'password',
       ssl: true,
-      iamRole: iamRoleArn(options.iamRole),
-      region: checkRegion(options.region),
+      iamRole: iamRoleArn(options.iamRole, '--iam-role'),
+      region: checkRegion(options.region, '--region'),
       s3Staging: s3Uri(options.s3Staging, '--s3-staging'),
     },
   };

@@ -184,6 +184,9 @@ describe('analysts', () => {
       // JSON: a name given again gets a suffix; numbers stay numbers unless a JS number would change them.
       const asJson = await sparkify(['query', text, '--json'], { DATABASE_URL: wh.url });
       expect(JSON.parse(asJson.stdout)).toEqual([{ a: 1, a_2: 'x', span: '28 days 01:00:00', d: '2018-11-15', j: { k: [1] }, m: 12.5, big: '9007199254740993', t: true }]);
+      // Floats as numbers, however the server writes them; a suffix never takes a name the query gave.
+      const floats = await sparkify(['query', `select 1e20::float8 as a, 1.5e-7::float8 as a, 'x' as a_2, 'NaN'::float8 as n`, '--json'], { DATABASE_URL: wh.url });
+      expect(JSON.parse(floats.stdout)).toEqual([{ a: 1e20, a_3: 1.5e-7, a_2: 'x', n: 'NaN' }]);
       const empty = await sparkify(['query', '  '], { DATABASE_URL: wh.url });
       expect([empty.code, empty.stderr]).toEqual([2, expect.stringContaining('The query is empty')]);
     });

@@ -159,8 +159,8 @@ describe('sparkify plan --target redshift', () => {
   it.each([
     ['an S3 path with a quote', { songs: "s3://bucket/x'; drop table songs;--" }, /S3 path|--songs .* is not valid/],
     ['a path that is not S3', { logs: 'https://bucket/x' }, /--logs "https:\/\/bucket\/x" is not valid/],
-    ['a bad role ARN', { iamRole: "arn:aws:iam::123:role/x' or 1=1" }, /IAM role .* is not valid/],
-    ['a bad region', { region: "us-west-2'" }, /Region .* is not valid: expected something like us-west-2/],
+    ['a bad role ARN', { iamRole: "arn:aws:iam::123:role/x' or 1=1" }, /--iam-role .* is not valid/],
+    ['a bad region', { region: "us-west-2'" }, /--region .* is not valid: expected something like us-west-2/],
   ])('refuses %s', async (_, change, message) => {
     await expect(redshiftPlan({ ...PLAN, ...change })).rejects.toThrow(InvalidValueError);
     await expect(redshiftPlan({ ...PLAN, ...change })).rejects.toThrow(message);
@@ -178,7 +178,7 @@ describe('sparkify plan --target redshift', () => {
       path.join(ROOT, 'bin/sparkify.js'), 'plan', '--target', 'redshift', '--songs', PLAN.songs, '--logs', PLAN.logs,
       '--iam-role', 'arn:aws:iam::123:role/x', '--region', PLAN.region, '--s3-staging', PLAN.s3Staging,
     ], { AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', DATABASE_URL: '' });
-    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('IAM role "arn:aws:iam::123:role/x" is not valid')]);
+    expect([bad.code, bad.stderr]).toEqual([2, expect.stringContaining('--iam-role "arn:aws:iam::123:role/x" is not valid')]);
   });
 });
 

@@ -219,17 +219,19 @@ export function cli(argv: string[]) {
         const s3Staging = args['s3-staging'] ?? process.env.SPARKIFY_S3_STAGING;
         if (!s3Staging) throw new UsageError('plan needs --s3-staging (or SPARKIFY_S3_STAGING): the events JSONPaths file lives there');
         const { redshiftPlan } = await import('../plan.js');
-        process.stdout.write(
-          await redshiftPlan({
-            songs: args.songs,
-            logs: args.logs,
-            iamRole: args['iam-role'],
-            region: args.region,
-            s3Staging,
-            maxErrors: args['max-errors'],
-            gzip: args.gzip,
-          }),
-        );
+        const plan = await redshiftPlan({
+          songs: args.songs,
+          logs: args.logs,
+          iamRole: args['iam-role'],
+          region: args.region,
+          s3Staging,
+          maxErrors: args['max-errors'],
+          gzip: args.gzip,
+        }).catch((error: Error) => {
+          // Every value the plan checks the format of was given on its command line: a bad one is a usage error.
+          throw error.name === 'InvalidValueError' ? new UsageError(error.message) : error;
+        });
+        process.stdout.write(plan);
       },
     )
     .command(

@@ -52,8 +52,7 @@ export function isoDate(flag: string) {
   };
 }
 
-/** Whether the user gave something wrong: yargs reported it (unknown option, missing argument, a failed coerce), or a value was refused for its format. */
+/** Whether yargs itself reported the problem (unknown option, missing argument, a failed coerce). */
 export function isUsageError(error: unknown): boolean {
-  // InvalidValueError (src/db/redshift/values.ts: an S3 path, role ARN or region) is matched by name: db/ does not import the CLI.
-  return error instanceof UsageError || (error instanceof Error && (error.name === 'YError' || error.name === 'InvalidValueError'));
+  return error instanceof UsageError || (error instanceof Error && error.name === 'YError');
 }

@@ -28,7 +28,8 @@ export async function readOnlyQuery(wh: Warehouse, text: string): Promise<QueryT
 
 // OIDs of the types JSON output gives as numbers, booleans or JSON (https://www.postgresql.org/docs/current/catalog-pg-type.html;
 // Redshift's types share them).
-const NUMBERS = new Set([20, 21, 23, 26, 700, 701, 1700]);
+const EXACT = new Set([20, 21, 23, 26, 1700]); // integers and NUMERIC: a JS number may not hold them
+const FLOATS = new Set([700, 701]); // REAL and DOUBLE PRECISION: a JS number holds them (the server may write 1e+20)
 const BOOL = 16;
 const JSON_TYPES = new Set([114, 3802]);
 
@@ -38,17 +39,20 @@ const JSON_TYPES = new Set([114, 3802]);
  * (`song_id`, `song_id_2`), since a record holds a name once.
  */
 export function queryRecords({ fields, rows }: QueryText): Record<string, unknown>[] {
+  // A suffix never takes a name the query gave: columns a, a, a_2 become a, a_3, a_2.
+  const given = new Set(fields.map((f) => f.name));
   const keys: string[] = [];
   for (const { name } of fields) {
     let key = name;
-    for (let n = 2; keys.includes(key); n++) key = `${name}_${n}`;
+    for (let n = 2; keys.includes(key) || (key !== name && given.has(key)); n++) key = `${name}_${n}`;
     keys.push(key);
   }
   const value = (text: string | null, type: number): unknown => {
     if (text === null) return null;
     if (type === BOOL) return text === 't';
     if (JSON_TYPES.has(type)) return JSON.parse(text);
-    if (NUMBERS.has(type)) {
+    if (FLOATS.has(type)) return Number.isFinite(Number(text)) ? Number(text) : text;
+    if (EXACT.has(type)) {
       // NUMERIC keeps trailing zeros ("12.50"); a number is kept as text only where a JS number would change its value.
       const n = Number(text);
       const plain = text.includes('.') ? text.replace(/\.?0+$/, '') : text;

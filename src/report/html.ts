@@ -69,7 +69,10 @@ export function reportHtml(data: ReportData): string {
   const runRows = data.health.runs
     .map((r) => `<tr><td>${esc(new Date(r.started_at).toISOString().slice(0, 19).replace('T', ' '))}</td><td>${esc(r.status)}</td><td class="n">${r.staged ?? ''}</td><td class="n">${r.rejected ?? ''}</td><td>${esc(r.error ?? '')}</td></tr>`)
     .join('');
-  const period = data.period.from || data.period.to ? `${data.period.from ?? '…'} to ${data.period.to ?? '…'}` : 'all plays';
+  // Instants in UTC, a midnight as its date; `to` is not included, as the helpers take it.
+  const at = (iso: string) => `${iso.endsWith('T00:00:00.000Z') ? iso.slice(0, 10) : `${iso.slice(0, 10)} ${iso.slice(11, 16)}`} UTC`;
+  const { from, to } = data.period;
+  const period = from || to ? `${from ? `from ${at(from)}` : 'from the first play'} ${to ? `up to ${at(to)}, not included` : 'to the last'}` : 'all plays';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -101,10 +104,11 @@ ${figure('match-rate', formatRate(data.catalogue.rate), `of plays matched to the
 ${figure('upgraded', data.upgraded.length, 'users who upgraded from free to paid')}
 ${figure('rejected', data.health.rejectedRecords, 'rejected records in load_errors')}
 </div>
+${plays ? '' : '<p class="warn">No plays in this period.</p>'}
 ${data.catalogue.plays && data.catalogue.rate < 0.5 ? `<p class="warn">Most plays match no song in the catalogue: the rankings below count songs and artists as played.</p>` : ''}
 <div class="grid">
 <section><h2>Plays per day</h2><div class="chart"><canvas id="chart-by-day"></canvas></div></section>
-<section><h2>Daily active users</h2><div class="chart"><canvas id="chart-active-users"></canvas></div></section>
+<section><h2>Daily listeners (users who played a song)</h2><div class="chart"><canvas id="chart-active-users"></canvas></div></section>
 <section><h2>Plays per hour (UTC)</h2><div class="chart"><canvas id="chart-by-hour"></canvas></div></section>
 <section><h2>Plays per weekday</h2><div class="chart"><canvas id="chart-by-weekday"></canvas></div></section>
 <section><h2>Top songs as played</h2><div class="chart"><canvas id="chart-top-songs"></canvas></div>

@@ -26,13 +26,13 @@ export function s3Uri(value: string, what = 'S3 path'): string {
 }
 
 /** An IAM role ARN. */
-export function iamRoleArn(value: string): string {
-  return check(value, IAM_ROLE_ARN, 'IAM role', 'arn:aws:iam::123456789012:role/sparkify-redshift');
+export function iamRoleArn(value: string, what = 'IAM role'): string {
+  return check(value, IAM_ROLE_ARN, what, 'arn:aws:iam::123456789012:role/sparkify-redshift');
 }
 
 /** An AWS region name. */
-export function region(value: string): string {
-  return check(value, REGION, 'Region', 'us-west-2');
+export function region(value: string, what = 'Region'): string {
+  return check(value, REGION, what, 'us-west-2');
 }
 
 /** A validated value as an SQL string literal (quotes doubled for good measure). */

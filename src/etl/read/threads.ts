@@ -42,7 +42,8 @@ export function ackWindow(size: number) {
 export type ThreadError = { type: 'error'; error: Error; code?: string };
 
 /** The message a worker posts for an error it caught. */
-export const threadError = (error: unknown): ThreadError => ({ type: 'error', error: error as Error, code: (error as { code?: string }).code });
+export const threadError = (error: unknown): ThreadError =>
+  error instanceof Error ? { type: 'error', error, code: (error as { code?: string }).code } : { type: 'error', error: new Error(String(error)) };
 
 /** The error a worker posted, with its code back. */
 export const errorFromThread = ({ error, code }: ThreadError): Error => (code === undefined ? error : Object.assign(error, { code }));
