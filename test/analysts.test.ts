@@ -197,7 +197,7 @@ describe('analysts', () => {
       expect(del.code).toBe(1);
       expect(del.stderr).toMatch(/read-only transaction/);
       const sneaky = await sparkify(['query', 'commit; delete from songs'], { DATABASE_URL: wh.url });
-      expect(sneaky.code).toBe(1);
+      expect([sneaky.code, sneaky.stderr]).toEqual([2, expect.stringContaining('query runs one SQL statement: run each statement by itself')]);
       expect(await wh.db.selectFrom('songs').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).toEqual(before);
     });
   });

@@ -265,7 +265,11 @@ export function cli(argv: string[]) {
       async (args) => {
         if (!args.sql.trim()) throw new UsageError('The query is empty: give the SQL to run, e.g. sparkify query "select count(*) from songplays"');
         const [{ queryRecords, readOnlyQuery }, { csv, table }] = await Promise.all([import('../db/read-only.js'), import('./format.js')]);
-        const result = await withWarehouse(true, (wh) => readOnlyQuery(wh, args.sql));
+        const result = await withWarehouse(true, (wh) => readOnlyQuery(wh, args.sql)).catch((error: Error & { code?: string }) => {
+          // The extended protocol refuses a second statement (which is what keeps "commit; delete …" out).
+          if (error.code === '42601' && /multiple commands/.test(error.message)) throw new UsageError('query runs one SQL statement: run each statement by itself');
+          throw error;
+        });
         const grid = { columns: result.fields.map((f) => f.name), cells: result.rows };
         process.stdout.write(`${args.json ? JSON.stringify(queryRecords(result), null, 2) : args.csv ? csv(grid) : table(grid)}\n`);
       },
