@@ -187,6 +187,8 @@ describe('analysts', () => {
       // Floats as numbers, however the server writes them; a suffix never takes a name the query gave.
       const floats = await sparkify(['query', `select 1e20::float8 as a, 1.5e-7::float8 as a, 'x' as a_2, 'NaN'::float8 as n`, '--json'], { DATABASE_URL: wh.url });
       expect(JSON.parse(floats.stdout)).toEqual([{ a: 1e20, a_3: 1.5e-7, a_2: 'x', n: 'NaN' }]);
+      const none = await sparkify(['query', 'select 1 as a, 2 as b where false', '--csv'], { DATABASE_URL: wh.url });
+      expect(none.stdout).toBe('a,b\n');
       const empty = await sparkify(['query', '  '], { DATABASE_URL: wh.url });
       expect([empty.code, empty.stderr]).toEqual([2, expect.stringContaining('The query is empty')]);
     });

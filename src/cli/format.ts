@@ -29,7 +29,8 @@ export function table(rows: Record<string, unknown>[] | Grid): string {
  */
 export function csv(rows: Record<string, unknown>[] | Grid): string {
   const { columns, cells } = Array.isArray(rows) ? gridOf(rows) : rows;
-  if (cells.length === 0) return '';
+  // No rows: the header alone where the columns are known (a query's), as psql --csv prints it.
+  if (cells.length === 0 && columns.length === 0) return '';
   const field = (v: unknown) => {
     if (v === null || v === undefined) return '';
     const t = text(v);
