@@ -151,19 +151,20 @@ async function loadRun(wh: Warehouse, runId: string, options: EtlOptions): Promi
   const { transform, tables, checks, catalogue } = await wh.db.transaction().execute(async (trx) => {
     progress.phase('Transforming');
     const transform = await transformStaged(trx, (table) => progress.phase(`Loading ${table}`));
-    if (options.check !== false) progress.phase('Checking');
+    const checking = options.check !== false;
+    progress.phase(checking ? 'Checking' : 'Recording the run');
     // Measured once, for the catalogue check and the summary alike.
     const catalogue = await catalogueMatchRate(trx);
     let checks: CheckResult[] = [];
-    if (options.check !== false) {
+    if (checking) {
       // Rules PostgreSQL's constraints enforce need no second look there; Redshift gets every check.
       const enforced = wh.target === 'postgres';
       // Scoped to this run's plays: what earlier runs loaded was checked when they committed. (The
       // catalogue warning judges every play, from the rate measured above.)
       checks = await runChecks(trx, WAREHOUSE_CHECKS.filter((c) => !(enforced && c.enforcedByPostgres)), 'run', { measured: { catalogue } });
       if (failures(checks).length) throw new CheckFailedError(checks);
+      progress.phase('Recording the run');
     }
-    progress.phase('Recording the run');
     await markLoaded(trx, runId);
     await recordFilesAndRejects(trx, runId, staged.rejects);
     await finishRun(trx, runId, 'succeeded');
