@@ -125,7 +125,13 @@ describe.skipIf(!HAS_CHROMIUM && !process.env.CI)('the report page in a real bro
     const none = reportHtml(await reportData(wh.db, { from: new Date('2001-01-01T00:00:00Z'), to: new Date('2001-01-02T00:00:00Z') }));
     expect(none).toContain('<b data-figure="plays">0</b>');
     expect(none).not.toContain('Most plays match no song');
+    expect(none).toContain('No plays in this period.');
+    // The period in UTC, its end not included, as --to and the helpers take it.
+    expect(none).toContain('Period: from 2001-01-01 UTC up to 2001-01-02 UTC, not included');
     // The sample's own plays do say it (1 of 6,820 matched).
-    expect(reportHtml(await reportData(wh.db, {}))).toContain('Most plays match no song');
+    const all = reportHtml(await reportData(wh.db, {}));
+    expect(all).toContain('Most plays match no song');
+    expect(all).toContain('Period: all plays');
+    expect(all).not.toContain('No plays in this period.');
   });
 });
