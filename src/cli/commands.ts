@@ -264,7 +264,7 @@ export function cli(argv: string[]) {
           .conflicts('json', 'csv'),
       async (args) => {
         if (!args.sql.trim()) throw new UsageError('The query is empty: give the SQL to run, e.g. sparkify query "select count(*) from songplays"');
-        const [{ queryRecords, readOnlyQuery }, { csv, table }] = await Promise.all([import('../db/read-only.js'), import('./format.js')]);
+        const [{ readOnlyQuery }, { csv, queryRecords, table }] = await Promise.all([import('../db/read-only.js'), import('./format.js')]);
         const result = await withWarehouse(true, (wh) => readOnlyQuery(wh, args.sql)).catch((error: Error & { code?: string }) => {
           // The extended protocol refuses a second statement (which is what keeps "commit; delete …" out).
           if (error.code === '42601' && /multiple commands/.test(error.message)) throw new UsageError('query runs one SQL statement: run each statement by itself');

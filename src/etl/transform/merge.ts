@@ -149,7 +149,7 @@ export async function upsert<T extends StarTable>(trx: Transaction<Database>, ru
 
   // Stryker disable next-line ConditionalExpression: equivalent — the condition → false takes the MERGE, which writes the same rows (the directive also covers → true, which the tests kill).
   if (updated === 0) await insertAll(db, rule, src, redshift);
-  else await merge(db, rule, src, nonKey);
+  else await merge(db, rule, src);
 
   await db.schema.dropTable(src).execute();
   // Stryker disable next-line all: equivalent — join methods change plans, not results.
@@ -197,7 +197,7 @@ async function sourceExtent(db: Kysely<any>, src: string, target: string, firstK
  */
 async function insertAll<T extends StarTable>(db: Kysely<any>, rule: UpsertRule<T>, src: string, redshift: boolean): Promise<void> {
   // Stryker disable next-line ConditionalExpression,BooleanLiteral: equivalent — the MERGE writes the same rows.
-  if (redshift) return merge(db, rule, src, nonKeyOf(rule));
+  if (redshift) return merge(db, rule, src);
   await db.insertInto(rule.target).columns([...rule.columns]).expression(db.selectFrom(src).select([...rule.columns])).execute();
 }
 
@@ -210,15 +210,15 @@ function onKey(target: string, src: string, key: readonly string[]) {
 // Stryker disable next-line MethodExpression: equivalent — key columns in the unchanged test and in the update set compare and set equal values.
 const nonKeyOf = <T extends StarTable>(rule: UpsertRule<T>) => rule.columns.filter((c) => !rule.key.includes(c));
 
-/** MERGEs the source into the table: matched keys take the source's values (`nonKey`), the rest are inserted. */
-async function merge<T extends StarTable>(db: Kysely<any>, rule: UpsertRule<T>, src: string, nonKey: readonly string[]): Promise<void> {
+/** MERGEs the source into the table: matched keys take the source's values, the rest are inserted. */
+async function merge<T extends StarTable>(db: Kysely<any>, rule: UpsertRule<T>, src: string): Promise<void> {
   const target = rule.target as string;
   const fromSource = (cols: readonly string[]) => Object.fromEntries(cols.map((c) => [c, sql.ref(`${src}.${c}`)]));
   await db
     .mergeInto(target)
     .using(src, onKey(target, src, rule.key))
     .whenMatched()
-    .thenUpdateSet(fromSource(nonKey))
+    .thenUpdateSet(fromSource(nonKeyOf(rule)))
     .whenNotMatched()
     .thenInsertValues(fromSource(rule.columns))
     .execute();
