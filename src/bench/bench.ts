@@ -20,7 +20,7 @@ const SEED = 1;
 const DAYS = 30;
 
 const args = await yargs(hideBin(process.argv))
-  .option('sizes', { type: 'string', default: '100000,1000000', describe: 'Event counts to measure, comma-separated' })
+  .option('sizes', { type: 'string', default: '100000,1000000', describe: 'Event counts to measure, comma-separated; "" skips them' })
   .option('settings', { type: 'string', default: 'tuned,stock', describe: 'Embedded server settings to measure, comma-separated: tuned (the default server), stock (PostgreSQL defaults)' })
   .option('files', { type: 'string', default: '1000,100000', describe: 'Song-file counts for the memory-in-files measurement (1,000 events each), comma-separated; "" skips it' })
   .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
@@ -29,7 +29,9 @@ const args = await yargs(hideBin(process.argv))
   .strict()
   .help()
   .parseAsync();
-const sizes = args.sizes.split(',').map(Number);
+/** A comma-separated list of counts; "" is none (`--sizes ''` runs only the memory measurement). */
+const counts = (list: string) => (list ? list.split(',').map(Number) : []);
+const sizes = counts(args.sizes);
 const settingsList = args.settings.split(',');
 for (const s of settingsList) if (s !== 'tuned' && s !== 'stock') throw new Error(`--settings: "${s}" is neither tuned nor stock`);
 const root = path.join(loadConfig().home, 'bench');
@@ -85,7 +87,7 @@ for (const events of sizes) {
 }
 
 // Memory in files: the same small log with more and more song files (tuned settings).
-const fileSizes = args.files ? args.files.split(',').map(Number) : [];
+const fileSizes = counts(args.files);
 const memory = [];
 for (const songs of fileSizes) {
   const data = await dataSet(`${songs} song files`, { out: path.join(root, `files-${songs}`), songs, events: 1000, seed: SEED, days: DAYS });
@@ -128,6 +130,7 @@ if (args.json) {
     const phases = (p: Record<string, number>) => Object.entries(p).map(([k, v]) => `${k} ${r2(v)}`).join(', ');
     process.stdout.write(`\n${r.events} events, ${r.settings} settings, seconds per phase: ${phases(r.phases_s)}\n`);
     process.stdout.write(`  and of the incremental run: ${phases(r.incremental_phases_s)}\n`);
+    process.stdout.write(`  raw COPY runs (the median is the reference): ${r.raw_copy_runs_s.map(r2).join(', ')} s\n`);
   }
   if (memory.length) {
     const base = memory[0]!.peak_rss_mb;
