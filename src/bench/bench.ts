@@ -14,6 +14,7 @@ import { countOption } from '../cli/options.js';
 import { loadConfig } from '../config.js';
 import { generate } from '../generate/generator.js';
 import { measureStartup } from './startup.js';
+import { judgeTargets, type MemoryMeasurement } from './targets.js';
 
 const SONGS = 15000;
 const SEED = 1;
@@ -26,6 +27,7 @@ const args = await yargs(hideBin(process.argv))
   .option('json', { type: 'boolean', default: false, describe: 'Print JSON' })
   .option('startup', { type: 'boolean', default: false, describe: 'Measure start-up times instead of the ETL' })
   .option('runs', countOption('runs', 'Start-up runs per command (the median is reported)', { min: 1, max: 1000 }, 9))
+  .option('repeat', countOption('repeat', 'Measure every size, setting and file count this many times, in turn (this machine drifts: one run says little)', { min: 1, max: 20 }, 1))
   .strict()
   .help()
   .parseAsync();
@@ -74,30 +76,35 @@ for (const events of sizes) {
     days: 1,
     start: '2018-12-01',
   });
-  for (const settings of settingsList) {
-    const home = path.join(root, `home-${events}`);
-    await fs.rm(home, { recursive: true, force: true });
-    await fs.mkdir(home, { recursive: true, mode: 0o755 });
-    log(`Measuring ${events} events (fresh embedded database, ${settings} settings)…`);
-    const env = { ...process.env, SPARKIFY_EMBEDDED_SETTINGS: settings };
-    const { stdout } = await promisify(execFile)(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), child, home, data, extra], { maxBuffer: 1 << 20, env });
-    results.push({ settings, ...JSON.parse(stdout) });
-    await fs.rm(home, { recursive: true, force: true });
+  // Settings in turn within each repeat, so that a slow spell of the machine falls on both alike.
+  for (let run = 1; run <= args.repeat; run++) {
+    for (const settings of settingsList) {
+      const home = path.join(root, `home-${events}`);
+      await fs.rm(home, { recursive: true, force: true });
+      await fs.mkdir(home, { recursive: true, mode: 0o755 });
+      log(`Measuring ${events} events (fresh embedded database, ${settings} settings${args.repeat > 1 ? `, run ${run} of ${args.repeat}` : ''})…`);
+      const env = { ...process.env, SPARKIFY_EMBEDDED_SETTINGS: settings };
+      const { stdout } = await promisify(execFile)(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), child, home, data, extra], { maxBuffer: 1 << 20, env });
+      results.push({ settings, run, ...JSON.parse(stdout) });
+      await fs.rm(home, { recursive: true, force: true });
+    }
   }
 }
 
 // Memory in files: the same small log with more and more song files (tuned settings).
 const fileSizes = counts(args.files);
-const memory = [];
-for (const songs of fileSizes) {
-  const data = await dataSet(`${songs} song files`, { out: path.join(root, `files-${songs}`), songs, events: 1000, seed: SEED, days: DAYS });
-  const home = path.join(root, `home-files-${songs}`);
-  await fs.rm(home, { recursive: true, force: true });
-  await fs.mkdir(home, { recursive: true, mode: 0o755 });
-  log(`Measuring ${songs} song files (fresh embedded database)…`);
-  const { stdout } = await promisify(execFile)(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), child, home, data], { maxBuffer: 1 << 20 });
-  memory.push({ kind: 'memory_in_files', ...JSON.parse(stdout) });
-  await fs.rm(home, { recursive: true, force: true });
+const memory: (MemoryMeasurement & { kind: 'memory_in_files'; total_s: number })[] = [];
+for (let run = 1; run <= (fileSizes.length ? args.repeat : 0); run++) {
+  for (const songs of fileSizes) {
+    const data = await dataSet(`${songs} song files`, { out: path.join(root, `files-${songs}`), songs, events: 1000, seed: SEED, days: DAYS });
+    const home = path.join(root, `home-files-${songs}`);
+    await fs.rm(home, { recursive: true, force: true });
+    await fs.mkdir(home, { recursive: true, mode: 0o755 });
+    log(`Measuring ${songs} song files (fresh embedded database${args.repeat > 1 ? `, run ${run} of ${args.repeat}` : ''})…`);
+    const { stdout } = await promisify(execFile)(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), child, home, data], { maxBuffer: 1 << 20 });
+    memory.push({ kind: 'memory_in_files', run, ...JSON.parse(stdout) });
+    await fs.rm(home, { recursive: true, force: true });
+  }
 }
 
 if (args.json) {
@@ -108,6 +115,7 @@ if (args.json) {
   process.stdout.write(
     `${table(
       results.map((r) => ({
+        ...(args.repeat > 1 ? { run: r.run } : {}),
         events: r.events,
         songs: r.songs,
         settings: r.settings,
@@ -128,15 +136,21 @@ if (args.json) {
   );
   for (const r of results) {
     const phases = (p: Record<string, number>) => Object.entries(p).map(([k, v]) => `${k} ${r2(v)}`).join(', ');
-    process.stdout.write(`\n${r.events} events, ${r.settings} settings, seconds per phase: ${phases(r.phases_s)}\n`);
+    process.stdout.write(`\n${r.events} events, ${r.settings} settings${args.repeat > 1 ? `, run ${r.run}` : ''}, seconds per phase: ${phases(r.phases_s)}\n`);
     process.stdout.write(`  and of the incremental run: ${phases(r.incremental_phases_s)}\n`);
     process.stdout.write(`  raw COPY runs (the median is the reference): ${r.raw_copy_runs_s.map(r2).join(', ')} s\n`);
   }
   if (memory.length) {
-    const base = memory[0]!.peak_rss_mb;
+    // Against the first file count of the same run.
+    const base = (run: number) => memory.find((m) => m.run === run)!.peak_rss_mb;
     process.stdout.write(
-      `\nMemory in files (1,000 events):\n${table(memory.map((m) => ({ song_files: m.song_files, total_s: r2(m.total_s), peak_rss_mb: m.peak_rss_mb, vs_first: r2(m.peak_rss_mb / base) })))}\n`,
+      `\nMemory in files (1,000 events):\n${table(memory.map((m) => ({ ...(args.repeat > 1 ? { run: m.run } : {}), song_files: m.song_files, total_s: r2(m.total_s), peak_rss_mb: m.peak_rss_mb, vs_first: r2(m.peak_rss_mb / base(m.run)) })))}\n`,
     );
+  }
+  const judged = judgeTargets(results, memory);
+  if (judged.length) {
+    const rows = judged.map((t) => ({ target: t.target, settings: t.settings, measured: t.values.map((v) => (v >= 10 ? Math.round(v) : r2(v))).join(', '), met: `${t.met} of ${t.values.length}` }));
+    process.stdout.write(`\nAgainst issue #13's targets:\n${table(rows)}\n`);
   }
   process.stdout.write(`\nMachine: ${machine()}\n`);
 }

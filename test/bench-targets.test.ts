@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { type EtlMeasurement, judgeTargets, type MemoryMeasurement } from '../src/bench/targets.js';
+
+const run = (over: Partial<EtlMeasurement>): EtlMeasurement => ({
+  events: 1_000_000,
+  settings: 'tuned',
+  total_vs_raw_copy: 4,
+  stage_vs_raw_copy: 0.6,
+  incremental_vs_full: 0.04,
+  peak_rss_mb: 280,
+  ...over,
+});
+
+describe('judgeTargets: issue #13’s targets on the bench’s measurements', () => {
+  it('counts, per setting, the 1M runs that meet each target, at its bound included', () => {
+    const judged = judgeTargets(
+      [
+        run({ total_vs_raw_copy: 5, stage_vs_raw_copy: 0.5, incremental_vs_full: 0.05, peak_rss_mb: 300 }), // every bound exactly
+        run({ total_vs_raw_copy: 5.01, stage_vs_raw_copy: 0.49, incremental_vs_full: 0.051, peak_rss_mb: 301 }), // every bound just missed
+        run({ settings: 'stock', total_vs_raw_copy: 3.9 }),
+        run({ events: 100_000, total_vs_raw_copy: 9, stage_vs_raw_copy: 0.1 }), // not at 1M: judged on nothing
+      ],
+      [],
+    );
+    const met = Object.fromEntries(judged.map((t) => [`${t.settings}: ${t.target}`, `${t.met} of ${t.values.length}`]));
+    expect(met).toEqual({
+      'tuned: full ETL ≤ 5 × raw COPY (1M events)': '1 of 2',
+      'tuned: find + stage ≥ 0.5 × raw COPY (1M events)': '1 of 2',
+      'tuned: incremental day ≤ 5% of the full run (1M events)': '1 of 2',
+      'tuned: peak RSS ≤ 300 MB (1M events)': '1 of 2',
+      'stock: full ETL ≤ 5 × raw COPY (1M events)': '1 of 1',
+      'stock: find + stage ≥ 0.5 × raw COPY (1M events)': '1 of 1',
+      'stock: incremental day ≤ 5% of the full run (1M events)': '1 of 1',
+      'stock: peak RSS ≤ 300 MB (1M events)': '1 of 1',
+    });
+    expect(judged.find((t) => t.settings === 'tuned')!.values).toEqual([5, 5.01]);
+  });
+
+  it('compares the memory peaks of 100,000 and 1,000 song files within each run', () => {
+    const memory: MemoryMeasurement[] = [
+      { run: 1, song_files: 1000, peak_rss_mb: 100 },
+      { run: 1, song_files: 100_000, peak_rss_mb: 115 }, // 1.15: met
+      { run: 2, song_files: 1000, peak_rss_mb: 120 },
+      { run: 2, song_files: 100_000, peak_rss_mb: 139 }, // 1.158: not met (against run 1's 1,000 it would be)
+      { run: 3, song_files: 1000, peak_rss_mb: 90 }, // no 100,000 in this run: no ratio
+    ];
+    expect(judgeTargets([], memory)).toEqual([{ target: 'peak RSS, 100,000 song files ÷ 1,000, ≤ 1.15', settings: 'tuned', values: [1.15, 139 / 120], met: 1 }]);
+  });
+
+  it('judges nothing that was not measured', () => {
+    expect(judgeTargets([run({ events: 100_000 })], [{ run: 1, song_files: 1000, peak_rss_mb: 100 }])).toEqual([]);
+  });
+});
