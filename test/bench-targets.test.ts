@@ -34,6 +34,10 @@ describe('judgeTargets: issue #13’s targets on the bench’s measurements', ()
       'stock: peak RSS ≤ 300 MB (1M events)': '1 of 1',
     });
     expect(judged.find((t) => t.settings === 'tuned')!.values).toEqual([5, 5.01]);
+    // Shares read as percentages, memory in MB.
+    const shown = (target: string) => judged.find((t) => t.settings === 'tuned' && t.target.startsWith(target))!;
+    expect(shown('incremental').values.map(shown('incremental').show)).toEqual(['5.0%', '5.1%']);
+    expect(shown('peak RSS').values.map(shown('peak RSS').show)).toEqual(['300 MB', '301 MB']);
   });
 
   it('compares the memory peaks of 100,000 and 1,000 song files within each run', () => {
@@ -44,7 +48,10 @@ describe('judgeTargets: issue #13’s targets on the bench’s measurements', ()
       { run: 2, song_files: 100_000, peak_rss_mb: 139 }, // 1.158: not met (against run 1's 1,000 it would be)
       { run: 3, song_files: 1000, peak_rss_mb: 90 }, // no 100,000 in this run: no ratio
     ];
-    expect(judgeTargets([], memory)).toEqual([{ target: 'peak RSS, 100,000 song files ÷ 1,000, ≤ 1.15', settings: 'tuned', values: [1.15, 139 / 120], met: 1 }]);
+    const [judged, ...more] = judgeTargets([], memory);
+    expect(more).toEqual([]);
+    expect(judged).toMatchObject({ target: 'peak RSS, 100,000 song files ÷ 1,000, ≤ 1.15', settings: 'tuned', values: [1.15, 139 / 120], met: 1 });
+    expect(judged!.values.map(judged!.show)).toEqual(['1.15', '1.16']);
   });
 
   it('judges nothing that was not measured', () => {

@@ -149,7 +149,7 @@ if (args.json) {
   }
   const judged = judgeTargets(results, memory);
   if (judged.length) {
-    const rows = judged.map((t) => ({ target: t.target, settings: t.settings, measured: t.values.map((v) => (v >= 10 ? Math.round(v) : r2(v))).join(', '), met: `${t.met} of ${t.values.length}` }));
+    const rows = judged.map((t) => ({ target: t.target, settings: t.settings, measured: t.values.map(t.show).join(', '), met: `${t.met} of ${t.values.length}` }));
     process.stdout.write(`\nAgainst issue #13's targets:\n${table(rows)}\n`);
   }
   process.stdout.write(`\nMachine: ${machine()}\n`);
