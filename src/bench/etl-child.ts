@@ -14,6 +14,7 @@ import { type Progress, runEtl } from '../etl/pipeline.js';
 import { walkDataFiles } from '../etl/read/files.js';
 import { stageLocalFiles } from '../etl/stage/postgres.js';
 import { EVENT_SOURCE, SONG_SOURCE } from '../types/raw.js';
+import { median } from './stats.js';
 
 const [home, data, extraDay] = process.argv.slice(2) as [string, string, string | undefined];
 limitHeapGrowth(); // as the sparkify command does
@@ -61,6 +62,7 @@ async function rawCopySeconds(wh: Warehouse, dir: string): Promise<{ median: num
   const client = await (await wh.pool()).connect();
   const tables = ['staging_songs', 'staging_events'];
   const runs: number[] = [];
+  let failure: Error | undefined;
   try {
     for (const table of tables) {
       await pipeline(client.query(copyTo(`copy ${table} to stdout`)), createWriteStream(path.join(dir, `${table}.copy`)));
@@ -77,11 +79,14 @@ async function rawCopySeconds(wh: Warehouse, dir: string): Promise<{ median: num
       }
       runs.push(total);
     }
+  } catch (error) {
+    failure = error as Error;
+    throw error;
   } finally {
-    client.release();
+    client.release(failure); // a client whose COPY failed is not given back to the pool
     for (const table of tables) await fs.rm(path.join(dir, `${table}.copy`), { force: true });
   }
-  return { median: [...runs].sort((a, b) => a - b)[Math.floor(runs.length / 2)]!, runs };
+  return { median: median(runs), runs };
 }
 
 const wh = openWarehouse({ config: loadConfig({ SPARKIFY_HOME: home, SPARKIFY_EMBEDDED_SETTINGS: process.env.SPARKIFY_EMBEDDED_SETTINGS }) });

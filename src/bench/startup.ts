@@ -4,6 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { median } from './stats.js';
 
 /** What one start-up measurement runs, and the target it is held to (seconds). */
 interface Case {
@@ -30,11 +31,6 @@ async function timeOnce(c: Case, env: NodeJS.ProcessEnv): Promise<number> {
   await promisify(execFile)(c.command, c.args, { cwd: ROOT, env, maxBuffer: 16 << 20 });
   return (performance.now() - started) / 1000;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
 
 /**
  * Times `sparkify --help` and commands on an already initialised embedded warehouse under `root`.

@@ -1,5 +1,5 @@
-// Issue #13's targets, judged on the bench's own measurements (ratios within one run, so they mean
-// the same on any machine).
+// Issue #13's targets, judged on the bench's own measurements: ratios within one run (the issue
+// meant them to hold on any machine; the README shows a machine where they do not) and peak RSS.
 
 /** What the bench measured of one size on one setting in one run (its --json keys). */
 export interface EtlMeasurement {
@@ -24,11 +24,13 @@ export interface TargetResult {
   settings: string;
   values: number[];
   met: number;
+  /** Whether one value meets the target. */
+  meets: (value: number) => boolean;
   /** How a value reads (a share as a percentage). */
   show: (value: number) => string;
 }
 
-const ratio = (v: number) => String(Math.round(v * 100) / 100);
+const ratio = (v: number) => v.toFixed(2);
 const percent = (v: number) => `${(v * 100).toFixed(1)}%`;
 const megabytes = (v: number) => `${Math.round(v)} MB`;
 
@@ -53,7 +55,7 @@ export function judgeTargets(etl: EtlMeasurement[], memory: MemoryMeasurement[])
     const runs = atMillion.filter((m) => m.settings === settings);
     for (const { target, value, meets, show } of ETL_TARGETS) {
       const values = runs.map(value);
-      results.push({ target: `${target} (1M events)`, settings, values, met: values.filter(meets).length, show });
+      results.push({ target: `${target} (1M events)`, settings, values, met: values.filter(meets).length, meets, show });
     }
   }
   const ratios: number[] = [];
@@ -62,6 +64,7 @@ export function judgeTargets(etl: EtlMeasurement[], memory: MemoryMeasurement[])
     const [few, many] = [peak(1000), peak(100_000)];
     if (few !== undefined && many !== undefined) ratios.push(many / few);
   }
-  if (ratios.length) results.push({ target: 'peak RSS, 100,000 song files ÷ 1,000, ≤ 1.15', settings: 'tuned', values: ratios, met: ratios.filter((r) => r <= 1.15).length, show: ratio });
+  const flat = (r: number) => r <= 1.15;
+  if (ratios.length) results.push({ target: 'peak RSS, 100,000 song files ÷ 1,000, ≤ 1.15', settings: 'tuned', values: ratios, met: ratios.filter(flat).length, meets: flat, show: ratio });
   return results;
 }
