@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { table } from '../cli/format.js';
-import { countOption, UsageError, wholeNumbers } from '../cli/options.js';
+import { countOption, listOf, UsageError, wholeNumbers } from '../cli/options.js';
 import { loadConfig } from '../config.js';
 import { generate } from '../generate/generator.js';
 import { measureStartup } from './startup.js';
@@ -21,14 +21,10 @@ const SEED = 1;
 const DAYS = 30;
 
 /** `--settings`: a comma-separated list of tuned and stock; "" is none. */
-function settingsList(value: unknown): ('tuned' | 'stock')[] {
-  const items = String(value)
-    .split(',')
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-  for (const item of items) if (item !== 'tuned' && item !== 'stock') throw new UsageError(`--settings: "${item}" is neither tuned nor stock`);
-  return items as ('tuned' | 'stock')[];
-}
+const settingsList = listOf('settings', (item): 'tuned' | 'stock' => {
+  if (item !== 'tuned' && item !== 'stock') throw new UsageError(`--settings: "${item}" is neither tuned nor stock`);
+  return item;
+});
 
 const args = await yargs(hideBin(process.argv))
   .option('sizes', { type: 'string', default: '100000,1000000', coerce: wholeNumbers('sizes', { min: 1 }), describe: 'Event counts to measure, comma-separated; "" skips them' })

@@ -27,18 +27,20 @@ export function wholeNumber(flag: string, { min = 0, max = Number.MAX_SAFE_INTEG
   };
 }
 
-/** A yargs `coerce` for a comma-separated list of whole numbers; empty items are ignored, so "" is none. */
-export function wholeNumbers(flag: string, range: Range = {}) {
-  const one = wholeNumber(flag, range);
-  return (value: unknown): number[] => {
+/** A yargs `coerce` for a comma-separated list, each item read by `item`; empty items are ignored, so "" is none. */
+export function listOf<T>(flag: string, item: (text: string) => T) {
+  return (value: unknown): T[] => {
     if (Array.isArray(value)) throw new UsageError(`--${flag} was given ${value.length} times; give it once`);
     return String(value)
       .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item !== '')
-      .map(one);
+      .map((text) => text.trim())
+      .filter((text) => text !== '')
+      .map(item);
   };
 }
+
+/** A yargs `coerce` for a comma-separated list of whole numbers (see listOf). */
+export const wholeNumbers = (flag: string, range: Range = {}) => listOf(flag, wholeNumber(flag, range));
 
 /** A yargs option spec for a whole-number option, validated by {@link wholeNumber}. */
 export function countOption(flag: string, describe: string, range?: Range): { type: 'string'; requiresArg: true; describe: string; coerce: (v: unknown) => number };
