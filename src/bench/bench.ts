@@ -112,9 +112,11 @@ for (const events of sizes) {
 
 // Memory in files: the same small log with more and more song files (tuned settings).
 const memory: (MemoryMeasurement & { kind: 'memory_in_files'; total_s: number })[] = [];
+// Generated (or found) once, before the runs.
+const fileData: [number, string][] = [];
+for (const songs of fileSizes) fileData.push([songs, await dataSet(`${songs} song files`, { out: path.join(root, `files-${songs}`), songs, events: 1000, seed: SEED, days: DAYS })]);
 for (let run = 1; run <= (fileSizes.length ? args.repeat : 0); run++) {
-  for (const songs of fileSizes) {
-    const data = await dataSet(`${songs} song files`, { out: path.join(root, `files-${songs}`), songs, events: 1000, seed: SEED, days: DAYS });
+  for (const [songs, data] of fileData) {
     log(`Measuring ${songs} song files (fresh embedded database${ofRuns(run)})…`);
     memory.push({ kind: 'memory_in_files', run, ...(await measureInFreshHome(path.join(root, `home-files-${songs}`), [data])) });
   }
