@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median } from '../src/bench/stats.js';
+import { median } from '../src/stats.js';
 import { type EtlMeasurement, judgeTargets, type MemoryMeasurement } from '../src/bench/targets.js';
 import { wholeNumbers } from '../src/cli/options.js';
 

@@ -7,8 +7,23 @@ function split(text: string, size = text.length): JsonText[] {
   const out: JsonText[] = [];
   for (let i = 0; i < text.length; i += size) out.push(...s.push(text.slice(i, i + size)));
   const result = [...out, ...s.end()];
-  if (size === text.length) expect(splitLines(text), 'line by line').toEqual(result);
+  if (size === text.length) {
+    expect(splitLines(text), 'line by line').toEqual(result);
+    expect(splitWhole(text), 'whole').toEqual(result);
+  }
   return result;
+}
+
+/**
+ * Splits `text` by split(), as a small file is read, and checks that a value it parsed is the value
+ * of its text; returns the records with a value only where push and end would give one.
+ */
+function splitWhole(text: string): JsonText[] {
+  const s = new JsonSplitter();
+  const whole = s.split(text);
+  for (const r of whole) if (r.value !== undefined) expect(r.value, r.text).toEqual(JSON.parse(r.text));
+  // push and end leave a value scanned across lines unparsed (validateRecord parses it).
+  return whole.map(({ value, ...r }) => (value !== undefined && r.text.includes('\n') ? r : { value, ...r }));
 }
 
 /** Splits `text` as the file reader feeds it: each line by pushLine, the text after the last newline by push. */
@@ -178,6 +193,31 @@ describe('JsonSplitter', () => {
       { text: '2', line: 2 },
       { text: '{"b":3}', line: 3, value: { b: 3 } },
     ]);
+  });
+
+  it('split() parses a text that is one object once, whole, on the line where it starts', () => {
+    const text = '\n  \r\n {\n  "a": [1,\n  {"b": 2}],\n  "c": "{\\n{"\n}\r\n\n';
+    expect(new JsonSplitter().split(text)).toEqual([{ text: '{\n  "a": [1,\n  {"b": 2}],\n  "c": "{\\n{"\n}', line: 3, value: { a: [1, { b: 2 }], c: '{\n{' } }]);
+    // What is not exactly one object goes to the scanner as push would take it: no value parsed.
+    expect(new JsonSplitter().split('{\n"a": 1\n}\n{"b": 2}')).toEqual([
+      { text: '{\n"a": 1\n}', line: 1 },
+      { text: '{"b": 2}', line: 4, value: { b: 2 } },
+    ]);
+    expect(new JsonSplitter().split('\uFEFF{\n"a": 1}')).toEqual([{ text: '{\n"a": 1}', line: 1 }]);
+    expect(new JsonSplitter().split('[\n1]')).toEqual([{ text: '[\n1]', line: 1 }]);
+  });
+
+  it('split() leaves an object with a line starting with { to the scanner, which ends the record there', () => {
+    // Valid JSON as a whole, but a line inside it is a whole object: read as a truncated record and a new one, as push reads it.
+    const text = '{"list": [\n{"x": 1}\n]}';
+    expect(new JsonSplitter().split(text)).toEqual(split(text));
+    expect(split(text).map((r) => r.line)).toEqual([1, 2, 3]);
+  });
+
+  it('split() after a push that left a value unfinished continues it, as push would', () => {
+    const s = new JsonSplitter();
+    expect(s.push('{"a":\n')).toEqual([]);
+    expect(s.split('1}\n')).toEqual([{ text: '{"a":\n1}', line: 1 }]);
   });
 
   it('after end(), the next file counts its lines from 1 again', () => {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { type DataFile, type FilePart, readJsonTexts, splitFile, walkDataFiles } from '../src/etl/read/files.js';
+import { type DataFile, type FilePart, readAhead, readJsonTexts, splitFile, walkDataFiles } from '../src/etl/read/files.js';
 import { JsonSplitter, type JsonText } from '../src/etl/read/json-records.js';
 
 const MiB = 1 << 20;
@@ -103,6 +103,29 @@ describe('walkDataFiles', () => {
       }
     }
     await expect(walkDataFiles(path.join(dir, 'missing'), 'Song (--songs)').next()).rejects.toThrow(`Song (--songs) directory not found: ${path.join(dir, 'missing')}`);
+  });
+});
+
+describe('readAhead', () => {
+  it('gives each small file its bytes, in turn or read ahead once reads are slow; a large file none; a missing file its error', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ahead-'));
+    const files: DataFile[] = [];
+    // More files than the reads it times before it chooses, with a large file and a missing one after the choice.
+    for (let i = 0; i < 60; i++) {
+      const file = path.join(dir, `${String(i).padStart(2, '0')}.json`);
+      const size = i === 30 ? MiB + 1 : 20 + i;
+      if (i !== 40) await fs.writeFile(file, Buffer.alloc(size, 48 + (i % 10)));
+      files.push({ path: file, relPath: path.basename(file), size, mtimeMs: 0 });
+    }
+    for (const slowReadMs of [Infinity, 0]) {
+      const read = readAhead(files, { ahead: 8, slowReadMs });
+      for (const [i, f] of files.entries()) {
+        const bytes = read(i);
+        if (i === 30) expect(bytes, 'large').toBeUndefined();
+        else if (i === 40) await expect(bytes, 'missing').rejects.toThrow(/ENOENT/);
+        else expect(await bytes, `${f.relPath}, slowReadMs ${slowReadMs}`).toEqual(await fs.readFile(f.path));
+      }
+    }
   });
 });
 

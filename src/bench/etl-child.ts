@@ -14,7 +14,7 @@ import { type Progress, runEtl } from '../etl/pipeline.js';
 import { walkDataFiles } from '../etl/read/files.js';
 import { stageLocalFiles } from '../etl/stage/postgres.js';
 import { EVENT_SOURCE, SONG_SOURCE } from '../types/raw.js';
-import { median } from './stats.js';
+import { median } from '../stats.js';
 
 const [home, data, extraDay] = process.argv.slice(2) as [string, string, string | undefined];
 limitHeapGrowth(); // as the sparkify command does

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { median } from './stats.js';
+import { median } from '../stats.js';
 
 /** What one start-up measurement runs, and the target it is held to (seconds). */
 interface Case {

@@ -26,6 +26,33 @@ function isSpace(c: number): boolean {
   return c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09 || c === 0xfeff;
 }
 
+/** JSON's white space (RFC 8259): what JSON.parse accepts around a value. */
+function isJsonSpace(c: number): boolean {
+  return c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09;
+}
+
+/**
+ * The text as one record, when it is exactly one JSON object with only JSON's white space around it,
+ * and none of its lines starts with `{` (the scanner would take such a line inside a value for a new
+ * record, the one rule by which it reads a valid object otherwise than JSON.parse does); else undefined.
+ */
+function oneObject(text: string, firstLine: number): JsonText | undefined {
+  let start = 0;
+  while (start < text.length && isJsonSpace(text.charCodeAt(start))) start++;
+  if (text.charCodeAt(start) !== OPEN_BRACE || text.includes('\n{', start)) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  let end = text.length;
+  while (isJsonSpace(text.charCodeAt(end - 1))) end--;
+  let line = firstLine;
+  for (let nl = text.indexOf('\n'); nl >= 0 && nl < start; nl = text.indexOf('\n', nl + 1)) line++;
+  return { text: text.slice(start, end), line, value };
+}
+
 /** Whether a line holds exactly one JSON object. */
 export function isObjectLine(line: string): boolean {
   try {
@@ -108,6 +135,19 @@ export class JsonSplitter {
       return;
     }
     out.push({ text: trimmed, line: this.line++, value });
+  }
+
+  /**
+   * Splits a whole text, as push(text) and then end() do. The usual small file, one object over any
+   * number of lines (a song file), is parsed once, whole: without the line-by-line parse that fails on
+   * its first line, the scanner's pass and the second parse of the value's text (README, Performance,
+   * "Song files").
+   */
+  split(text: string): JsonText[] {
+    const one = this.scanning || this.carry ? undefined : oneObject(text, this.line);
+    if (!one) return [...this.push(text), ...this.end()];
+    this.end(); // resets the state, as end() after push would
+    return [one];
   }
 
   /** Ends the input and returns what is left: a value cut off by the end of the file, if any. */

@@ -252,8 +252,7 @@ async function objectText(store: ObjectStore, uri: string, gzip: boolean): Promi
 
 /** The record whose JSON text ends on `line` (how Redshift numbers a JSON reject), with its first line. */
 function recordEndingAt(text: string, line: number): { line: number; text: string } | undefined {
-  const splitter = new JsonSplitter();
-  for (const json of [...splitter.push(text), ...splitter.end()]) {
+  for (const json of new JsonSplitter().split(text)) {
     if (lastLineOf(json) === line) return { line: json.line, text: json.text };
   }
   return undefined;
