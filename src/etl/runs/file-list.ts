@@ -45,7 +45,7 @@ export async function queueFiles(
   { offThread = false }: { offThread?: boolean } = {},
 ): Promise<QueuedFiles> {
   const result: QueuedFiles = { found: 0, queued: 0, bytes: 0, largeBytes: 0 };
-  for await (const found of (offThread ? walkOffThread : walkDataFiles)(dir, setting, PAGE)) {
+  const queuePage = async (found: DataFile[]) => {
     result.found += found.length;
     const load = everything ? found : await filesToLoad(wh.db, source, found);
     for (const f of load) {
@@ -57,7 +57,21 @@ export async function queueFiles(
       'etl_file_queue',
       load.map((f) => ({ run_id: runId, source, seq: result.queued++, path: f.relPath, file: f.path, size: f.size, mtime_ms: f.mtimeMs, hash: f.hash ?? null })),
     );
+  };
+  // A page is compared and queued while the walk finds the next one (on this thread, the walk's
+  // calls and the database's work on the page before overlap); two pages at most are in memory.
+  let previous = Promise.resolve();
+  try {
+    for await (const found of (offThread ? walkOffThread : walkDataFiles)(dir, setting, PAGE)) {
+      await previous;
+      previous = queuePage(found);
+      previous.catch(() => {}); // awaited with the next page, or below
+    }
+  } catch (error) {
+    await previous.catch(() => {}); // the walk's error is the one to report, once the page in hand is done
+    throw error;
   }
+  await previous;
   return result;
 }
 
