@@ -289,22 +289,27 @@ export function readAhead(files: DataFile[], { ahead = 32, slowReadMs = SLOW_REA
   let parallel = false;
   return (index) => {
     const file = files[index];
-    if (!parallel && file && isSmall(file)) {
+    if (!parallel) {
+      if (!file || !isSmall(file)) return undefined;
       const t0 = performance.now();
       let bytes: Promise<Buffer>;
       try {
         bytes = Promise.resolve(readFileSync(file.path));
       } catch (error) {
         bytes = Promise.reject(error as Error);
+        bytes.catch(() => {}); // surfaces when awaited, with the file's name
       }
       // Reads in turn never wait for I/O, so the caller's loop would never give way to the event loop,
       // where V8 runs the tasks that free collected buffers: 100,000 song files then peaked 9 MB higher.
-      if (++inTurn % YIELD_EVERY === 0) bytes = new Promise((resolve) => setImmediate(resolve, bytes));
-      bytes.catch(() => {}); // surfaces when awaited, with the file's name
+      if (++inTurn % YIELD_EVERY === 0) {
+        const read = bytes;
+        bytes = new Promise((resolve) => setImmediate(resolve, read));
+        bytes.catch(() => {});
+      }
       if (sampled.length < SAMPLE_READS) {
         sampled.push(performance.now() - t0);
         parallel = sampled.length === SAMPLE_READS && median(sampled) > slowReadMs;
-        started = index + 1;
+        started = index + 1; // where reading ahead starts, if it now does
       }
       return bytes;
     }
