@@ -291,7 +291,7 @@ export function readAhead(files: DataFile[], { ahead = 32, slowReadMs = SLOW_REA
     const file = files[index];
     if (!parallel) {
       if (!file || !isSmall(file)) return undefined;
-      const t0 = performance.now();
+      const t0 = sampled.length < SAMPLE_READS ? performance.now() : undefined;
       let bytes: Promise<Buffer>;
       try {
         bytes = Promise.resolve(readFileSync(file.path));
@@ -306,10 +306,10 @@ export function readAhead(files: DataFile[], { ahead = 32, slowReadMs = SLOW_REA
         bytes = new Promise((resolve) => setImmediate(resolve, read));
         bytes.catch(() => {});
       }
-      if (sampled.length < SAMPLE_READS) {
+      if (t0 !== undefined) {
         sampled.push(performance.now() - t0);
         parallel = sampled.length === SAMPLE_READS && median(sampled) > slowReadMs;
-        started = index + 1; // where reading ahead starts, if it now does
+        if (parallel) started = index + 1; // reading ahead starts after this file
       }
       return bytes;
     }
