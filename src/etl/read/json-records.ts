@@ -140,8 +140,8 @@ export class JsonSplitter {
   /**
    * Splits a whole text, as push(text) and then end() do. The usual small file, one object over any
    * number of lines (a song file), is parsed once, whole: without the line-by-line parse that fails on
-   * its first line, the scanner's pass and the second parse of the value's text (README, Performance,
-   * "Song files").
+   * its first line, the scanner's pass and the second parse of the value's text
+   * (docs/performance-history.md, the twelfth round, "Song files").
    */
   split(text: string): JsonText[] {
     const one = this.scanning || this.carry ? undefined : oneObject(text, this.line);
