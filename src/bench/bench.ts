@@ -88,7 +88,8 @@ async function measureInFreshHome(home: string, childArgs: string[], env: NodeJS
   }
 }
 
-const ofRuns = (run: number) => (args.repeat > 1 ? `, run ${run} of ${args.repeat}` : '');
+/** ", run k" (", run k of n" with `ofAll`) when measurements repeat, else nothing. */
+const runLabel = (run: number, ofAll = false) => (args.repeat > 1 ? `, run ${run}${ofAll ? ` of ${args.repeat}` : ''}` : '');
 const results = [];
 for (const events of sizes) {
   const data = await dataSet(`${events} events`, { out: path.join(root, `data-${events}`), songs: SONGS, events, seed: SEED, days: DAYS });
@@ -103,7 +104,7 @@ for (const events of sizes) {
   // Settings in turn within each repeat, so that a slow spell of the machine falls on both alike.
   for (let run = 1; run <= args.repeat; run++) {
     for (const settings of settingsToMeasure) {
-      log(`Measuring ${events} events (fresh embedded database, ${settings} settings${ofRuns(run)})…`);
+      log(`Measuring ${events} events (fresh embedded database, ${settings} settings${runLabel(run, true)})…`);
       const measured = await measureInFreshHome(path.join(root, `home-${events}`), [data, extra], { ...process.env, SPARKIFY_EMBEDDED_SETTINGS: settings });
       results.push({ settings, run, ...measured });
     }
@@ -117,7 +118,7 @@ const fileData: [number, string][] = [];
 for (const songs of fileSizes) fileData.push([songs, await dataSet(`${songs} song files`, { out: path.join(root, `files-${songs}`), songs, events: 1000, seed: SEED, days: DAYS })]);
 for (let run = 1; run <= (fileSizes.length ? args.repeat : 0); run++) {
   for (const [songs, data] of fileData) {
-    log(`Measuring ${songs} song files (fresh embedded database${ofRuns(run)})…`);
+    log(`Measuring ${songs} song files (fresh embedded database${runLabel(run, true)})…`);
     memory.push({ kind: 'memory_in_files', run, ...(await measureInFreshHome(path.join(root, `home-files-${songs}`), [data])) });
   }
 }
@@ -153,7 +154,7 @@ if (args.json) {
   }
   for (const r of results) {
     const phases = (p: Record<string, number>) => Object.entries(p).map(([k, v]) => `${k} ${r2(v)}`).join(', ');
-    process.stdout.write(`\n${r.events} events, ${r.settings} settings${args.repeat > 1 ? `, run ${r.run}` : ''}, seconds per phase: ${phases(r.phases_s)}\n`);
+    process.stdout.write(`\n${r.events} events, ${r.settings} settings${runLabel(r.run)}, seconds per phase: ${phases(r.phases_s)}\n`);
     process.stdout.write(`  and of the incremental run: ${phases(r.incremental_phases_s)}\n`);
     process.stdout.write(`  raw COPY runs (the median is the reference): ${r.raw_copy_runs_s.map(r2).join(', ')} s\n`);
   }
