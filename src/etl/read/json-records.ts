@@ -21,14 +21,14 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const NEWLINE = 0x0a;
 
-function isSpace(c: number): boolean {
-  // Stryker disable next-line ConditionalExpression: equivalent — `c === NEWLINE` → false: the scanner deals with a newline before it asks isSpace (at the top level outside strings it stops there), so isSpace never sees one. The line's other ConditionalExpression mutants (killed) are ignored with it.
-  return c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09 || c === 0xfeff;
-}
-
 /** JSON's white space (RFC 8259): what JSON.parse accepts around a value. */
 function isJsonSpace(c: number): boolean {
   return c === 0x20 || c === NEWLINE || c === 0x0d || c === 0x09;
+}
+
+/** The scanner's white space: JSON's, and a byte-order mark (which files may start with). */
+function isSpace(c: number): boolean {
+  return isJsonSpace(c) || c === 0xfeff;
 }
 
 /**
